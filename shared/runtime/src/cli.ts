@@ -1,0 +1,74 @@
+/**
+ * The CLI contract, identical in every step so that one test suite can grade any step and any
+ * implementation of it:
+ *
+ *   ctr start [options] [command [args...]]      default command: /bin/sh
+ *
+ * Exit status, as docker's: the command's own; 125 when the runtime fails; 126 when the command
+ * cannot be executed; 127 when it is not found; 128+N when it is killed by signal N.
+ * Options after the command belong to the command (`start ls -l`), as in `docker run`.
+ */
+import { Command, CommanderError } from 'commander';
+import { describeFailure, EXIT_RUNTIME_ERROR } from './errors.js';
+import type { Step } from './feature.js';
+import { startContainer } from './host.js';
+
+const log = (line: string): void => {
+  process.stderr.write(`ctr: ${line}\n`);
+};
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function buildProgram(step: Step): Command {
+  const program = new Command('ctr')
+    .description(`A container runtime, step ${step.id}: ${step.title}`)
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => write(`ctr: ${text.replace(/^error: /, '').trim()} (see: ctr start --help)\n`),
+    });
+
+  const start = program
+    .command('start')
+    .summary('run a command in a new container')
+    .argument('[command...]', 'the command and its arguments (default: /bin/sh)')
+    .option('--rootfs <dir>', "root filesystem (default: the repository's rootfs/, made on first use)")
+    .option(
+      '-e, --env <NAME=value>',
+      "set a variable in the command's environment (repeatable; NAME alone copies it from the host)",
+      collect,
+      [],
+    )
+    .passThroughOptions();
+  for (const feature of step.features) feature.flags?.(start);
+  return program;
+}
+
+/** Parses argv, runs the container and returns the exit code; never throws. */
+export async function runCli(step: Step, entry: string, argv: readonly string[]): Promise<number> {
+  const program = buildProgram(step);
+  let exitCode = 0;
+  program.commands[0]?.action(async (command: string[], flags: Record<string, unknown>) => {
+    exitCode = await startContainer(step, {
+      command,
+      rootfs: flags.rootfs as string | undefined,
+      env: flags.env as string[],
+      flags,
+      entry,
+      log,
+    });
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exitCode 0; every usage error is the runtime's 125.
+      return error.exitCode === 0 ? 0 : EXIT_RUNTIME_ERROR;
+    }
+    const failure = describeFailure(error);
+    log(failure.message);
+    if (process.env.CTR_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    return failure.exitCode;
+  }
+}

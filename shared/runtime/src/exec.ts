@@ -1,0 +1,101 @@
+/**
+ * The last thing the init does: become the user's command with execve(2).
+ *
+ * Three things a Node process carries that the command must not inherit:
+ *  - fds: Node opens everything close-on-exec except what it was handed, and a leaked fd is a
+ *    way out of the container (runc's CVE-2024-21626). Mark them all, then clear the flag on
+ *    stdio, which Node also marks, or the command starts without 0, 1 and 2.
+ *  - ignored signals: Node sets SIGPIPE to SIG_IGN and execve keeps ignored signals ignored, so
+ *    `yes | head -1` would never end. Handlers reset by themselves; ignores must be undone.
+ *  - a blocked signal mask, which execve also keeps.
+ */
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import {
+  clearSignalMask,
+  execve,
+  F_GETFD,
+  F_SETFD,
+  FD_CLOEXEC,
+  fcntl,
+  markCloseOnExecFrom,
+  resetSignalAction,
+  SyscallError,
+} from '@ctr/syscalls';
+import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, RuntimeError } from './errors.js';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Finds `command` the way execvp(3) does, in the PATH of the container's environment. */
+export function resolveCommand(command: string, env: readonly string[]): string {
+  if (command === '') throw new RuntimeError('the command is empty', EXIT_NOT_FOUND);
+  if (command.includes('/')) return command;
+  const path = env.find((v) => v.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  let notExecutable: string | null = null;
+  for (const dir of path.split(':')) {
+    const candidate = `${dir || '.'}/${command}`;
+    try {
+      if (!statSync(candidate).isFile()) continue;
+    } catch {
+      continue;
+    }
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      notExecutable ??= candidate;
+    }
+  }
+  if (notExecutable) {
+    throw new RuntimeError(`"${notExecutable}" is not executable: chmod +x it`, EXIT_NOT_EXECUTABLE);
+  }
+  throw new RuntimeError(
+    `"${command}" not found in the container's PATH (${path}): give its full path or check --rootfs`,
+    EXIT_NOT_FOUND,
+  );
+}
+
+function resetIgnoredSignals(): void {
+  let ignored = 1n << 12n; // SIGPIPE (13), in case /proc cannot be read
+  try {
+    const line = readFileSync('/proc/self/status', 'utf8').match(/^SigIgn:\s*([0-9a-f]+)$/m);
+    if (line?.[1]) ignored = BigInt(`0x${line[1]}`);
+  } catch {}
+  for (let sig = 1; sig <= 64; sig++) {
+    // 32 and 33 belong to glibc's threading and cannot be changed.
+    if (sig === 32 || sig === 33) continue;
+    if (ignored & (1n << BigInt(sig - 1))) resetSignalAction(sig);
+  }
+  clearSignalMask();
+}
+
+function keepStdioOpenAcrossExec(): void {
+  for (const fd of [0, 1, 2]) {
+    let flags: number;
+    try {
+      flags = fcntl(fd, F_GETFD);
+    } catch {
+      continue; // not open: the command gets the same closed fd the runtime had
+    }
+    if (flags & FD_CLOEXEC) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+}
+
+/** Replaces this process with the command. Only returns by throwing. */
+export function execCommand(args: readonly string[], env: readonly string[]): never {
+  const [command] = args;
+  if (command === undefined) throw new RuntimeError('no command to run');
+  const path = resolveCommand(command, env);
+  markCloseOnExecFrom(3);
+  keepStdioOpenAcrossExec();
+  resetIgnoredSignals();
+  try {
+    return execve(path, args, env);
+  } catch (error) {
+    if (!(error instanceof SyscallError)) throw error;
+    // ENOENT here also means a missing ELF interpreter or #! program: the kernel cannot tell.
+    if (error.code === 'ENOENT') {
+      throw new RuntimeError(`cannot run "${path}": ${error.message}`, EXIT_NOT_FOUND, { cause: error });
+    }
+    throw new RuntimeError(`cannot run "${path}": ${error.message}`, EXIT_NOT_EXECUTABLE, { cause: error });
+  }
+}

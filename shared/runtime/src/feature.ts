@@ -1,0 +1,72 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Command } from 'commander';
+import type { Cleanup } from './cleanup.js';
+
+/**
+ * What the host sends the init: a small cousin of an OCI runtime spec (config.json).
+ * `features` holds each feature's own settings, keyed by the feature's name.
+ */
+export interface ContainerSpec {
+  /** 12 hex digits, like docker's short ids; names the cgroup, the veth, the default hostname. */
+  id: string;
+  /** The command and its arguments; args[0] is looked up in the container's PATH. */
+  args: string[];
+  /** KEY=VALUE strings: the command's whole environment (nothing leaks from the host). */
+  env: string[];
+  /** Absolute path of the root filesystem, or null when no step uses one yet. */
+  rootfs: string | null;
+  features: Record<string, unknown>;
+}
+
+/** The parsed `start` flags, as commander hands them over. */
+export type Flags = Readonly<Record<string, unknown>>;
+
+/**
+ * One kernel concept, as a set of hooks into the container's life. A step is a list of features;
+ * step N is step N-1's list plus one feature, so a step's new code is its feature and nothing else.
+ *
+ * Order of the hooks, host side (H) and inside the container's init (C):
+ *   H flags -> H configure -> H create -> H aroundSpawn(spawn init) -> C unshare(namespaces)
+ *   -> H attach(pid) -> C setup -> C exec(command) -> H (wait) -> H clean-up, in reverse.
+ *
+ * Hooks are written as methods so a Feature<{ hostname: string }> fits in a Feature[] list.
+ */
+export interface Feature<Config = unknown> {
+  readonly name: string;
+  /** Namespaces (CLONE_NEW* bits) the init unshares before anything of this feature's runs. */
+  readonly namespaces?: number;
+  /** True when the feature needs the root filesystem; until one does, --rootfs is not used. */
+  readonly usesRootfs?: boolean;
+  /** Adds this feature's docker-style flags to `start`. */
+  flags?(command: Command): void;
+  /** Host: turns flags into this feature's settings. Throw UsageError for bad input. */
+  configure?(flags: Flags, spec: ContainerSpec): Config | Promise<Config>;
+  /** Host: creates what the container needs on the host; registers the undo with `cleanup`. */
+  create?(config: Config, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
+  /** Host: wraps the spawn of the init, for what must be true of the init from its birth. */
+  aroundSpawn?(spawn: () => ChildProcess): ChildProcess;
+  /** Host: the init exists and has unshared its namespaces, and nothing of the user's has run. */
+  attach?(config: Config, pid: number, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
+  /** Container: runs inside the init, in the new namespaces, before the command is exec'd. */
+  setup?(config: Config, spec: ContainerSpec): void;
+}
+
+export interface Step {
+  /** Two digits: `pnpm --filter 03` selects the package `@ctr/03`. */
+  readonly id: string;
+  readonly title: string;
+  readonly features: readonly Feature[];
+}
+
+/** Step N: everything step N-1 does (`extends`), plus the features this step `adds`. */
+export function defineStep(step: { id: string; title: string; extends: Step | null; adds: readonly Feature[] }): Step {
+  return {
+    id: step.id,
+    title: step.title,
+    features: [...(step.extends?.features ?? []), ...step.adds],
+  };
+}
+
+export function defineFeature<Config>(feature: Feature<Config>): Feature<Config> {
+  return feature;
+}

@@ -1,0 +1,182 @@
+/**
+ * The host side of `start`: one container from flags to exit code.
+ *
+ *   configure   every feature validates its flags (nothing exists yet, so bad input costs nothing)
+ *   create      host resources: cgroup, network lease... each registers its undo
+ *   spawn       the init, this same program re-executed as `<entry> init`, inside whatever
+ *               namespaces must hold from birth (the PID namespace)
+ *   attach      the init has unshared its namespaces and waits; host work that needs its pid
+ *   go          the init sets up the container and execs the command
+ *   wait        the command's exit status becomes ours
+ *   clean up    in reverse, always: on success, on error, on SIGINT/SIGTERM
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { resolveRootfs } from '@ctr/rootfs';
+import { signalExitCode } from '@ctr/syscalls';
+import { HostChannel } from './channel.js';
+import { Cleanup } from './cleanup.js';
+import { EXIT_RUNTIME_ERROR, RuntimeError, UsageError } from './errors.js';
+import { DEFAULT_PATH } from './exec.js';
+import type { ContainerSpec, Flags, Step } from './feature.js';
+import { INIT_COMMAND } from './init.js';
+
+/** Signals the runtime passes on to the container instead of dying from them. */
+export const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+
+export interface StartOptions {
+  command: string[];
+  rootfs: string | undefined;
+  env: string[];
+  flags: Flags;
+  /** The program to re-execute as the init: the step's own entry file. */
+  entry: string;
+  log: (line: string) => void;
+}
+
+class Interrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+export async function startContainer(step: Step, options: StartOptions): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    throw new RuntimeError('must run as root: namespaces, mounts and cgroups need it (try sudo)');
+  }
+  const spec = await buildSpec(step, options);
+
+  const cleanup = new Cleanup();
+  let child: ChildProcess | null = null;
+  let interrupted: NodeJS.Signals | null = null;
+  const forwarded = new Set<NodeJS.Signals>();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (child === null || child.exitCode !== null || child.signalCode !== null) {
+      interrupted ??= signal;
+    } else if (forwarded.has(signal)) {
+      // Asked twice: the container did not stop (PID 1 ignores signals it has no handler for).
+      child.kill('SIGKILL');
+    } else {
+      forwarded.add(signal);
+      child.kill(signal);
+    }
+  };
+  const checkInterrupted = (): void => {
+    if (interrupted) throw new Interrupted(interrupted);
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+
+  try {
+    for (const feature of step.features) {
+      spec.features[feature.name] = await feature.configure?.(options.flags, spec);
+    }
+    for (const feature of step.features) {
+      await feature.create?.(spec.features[feature.name], spec, cleanup);
+      checkInterrupted();
+    }
+
+    const init = spawnInit(step, options.entry);
+    child = init;
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      init.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    const spawnFailed = new Promise<never>((_, reject) =>
+      init.once('error', (error) => reject(new RuntimeError(`cannot start the container's init: ${error.message}`))),
+    );
+    spawnFailed.catch(() => {}); // observed through Promise.race below; never an unhandled rejection
+    cleanup.defer('stop the container', async () => {
+      if (init.exitCode === null && init.signalCode === null) {
+        init.kill('SIGKILL');
+        await exited;
+      }
+    });
+
+    const channel = new HostChannel(init.stdio[3] as Duplex);
+    channel.send({ type: 'spec', spec });
+    const first = await Promise.race([channel.next(), spawnFailed]);
+    let last = first;
+    if (first?.type === 'ready') {
+      for (const feature of step.features) {
+        await feature.attach?.(spec.features[feature.name], init.pid as number, spec, cleanup);
+      }
+      checkInterrupted();
+      channel.send({ type: 'go' });
+      // End-of-file now means execve() succeeded; a message means the setup failed before it.
+      last = await channel.next();
+    }
+    const status = await exited;
+    channel.close();
+
+    if (last?.type === 'error') {
+      options.log(last.message);
+      return last.exitCode;
+    }
+    if (status.signal) return signalExitCode(status.signal);
+    if (first === null) {
+      options.log(`the container's init exited with status ${status.code} before it was ready`);
+      return EXIT_RUNTIME_ERROR;
+    }
+    return status.code ?? EXIT_RUNTIME_ERROR;
+  } catch (error) {
+    if (error instanceof Interrupted) return signalExitCode(error.signal);
+    throw error;
+  } finally {
+    await cleanup.run(options.log);
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
+  }
+}
+
+async function buildSpec(step: Step, options: StartOptions): Promise<ContainerSpec> {
+  const usesRootfs = step.features.some((feature) => feature.usesRootfs);
+  if (!usesRootfs && options.rootfs !== undefined) {
+    options.log(
+      `note: step ${step.id} has no mount namespace yet, so the command sees the host's files; --rootfs takes effect from step 03`,
+    );
+  }
+  return {
+    id: randomBytes(6).toString('hex'),
+    args: options.command.length > 0 ? options.command : ['/bin/sh'],
+    env: containerEnv(options.env),
+    rootfs: usesRootfs ? await resolveRootfs(options.rootfs, options.log) : null,
+    features: {},
+  };
+}
+
+/**
+ * The command's environment is built, not inherited: the host's variables (SUDO_*, SSH_*, the
+ * student's tokens) stay on the host. TERM is the exception, so that an interactive shell knows
+ * the terminal it is drawing on. `-e KEY` alone copies KEY from the host, as in docker.
+ */
+export function containerEnv(assignments: readonly string[], host: NodeJS.ProcessEnv = process.env): string[] {
+  const env = new Map<string, string>([
+    ['PATH', DEFAULT_PATH],
+    ['HOME', '/root'],
+  ]);
+  if (host.TERM) env.set('TERM', host.TERM);
+  for (const assignment of assignments) {
+    const eq = assignment.indexOf('=');
+    if (eq === 0) throw new UsageError(`--env "${assignment}": the name is empty; use --env NAME=value`);
+    if (eq < 0) {
+      const value = host[assignment];
+      if (value !== undefined) env.set(assignment, value);
+    } else {
+      env.set(assignment.slice(0, eq), assignment.slice(eq + 1));
+    }
+  }
+  return [...env].map(([key, value]) => `${key}=${value}`);
+}
+
+function spawnInit(step: Step, entry: string): ChildProcess {
+  const spawnPlain = (): ChildProcess =>
+    // process.execArgv carries loaders such as `--import tsx`, so the init runs the same code.
+    spawn(process.execPath, [...process.execArgv, entry, INIT_COMMAND], {
+      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    });
+  // Each feature's aroundSpawn wraps the ones before it: step 01's PID namespace is innermost.
+  const wrapped = step.features.reduce<() => ChildProcess>(
+    (inner, feature) => (feature.aroundSpawn ? () => feature.aroundSpawn?.(inner) ?? inner() : inner),
+    spawnPlain,
+  );
+  return wrapped();
+}

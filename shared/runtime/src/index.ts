@@ -1,0 +1,35 @@
+import type { Step } from './feature.js';
+import { INIT_COMMAND } from './init.js';
+
+export { Cleanup } from './cleanup.js';
+export {
+  EXIT_NOT_EXECUTABLE,
+  EXIT_NOT_FOUND,
+  EXIT_RUNTIME_ERROR,
+  RuntimeError,
+  UsageError,
+} from './errors.js';
+export { resolveCommand } from './exec.js';
+export {
+  type ContainerSpec,
+  defineFeature,
+  defineStep,
+  type Feature,
+  type Flags,
+  type Step,
+} from './feature.js';
+export { containerEnv } from './host.js';
+
+/**
+ * A step's entry point. The same file is both the runtime the user starts (`ctr start ...`) and,
+ * re-executed with `init`, the container's first process. The init never loads the CLI code.
+ */
+export async function main(step: Step): Promise<never> {
+  const entry = process.argv[1] as string;
+  if (process.argv[2] === INIT_COMMAND) {
+    const { runInit } = await import('./init.js');
+    runInit(step);
+  }
+  const { runCli } = await import('./cli.js');
+  process.exit(await runCli(step, entry, process.argv));
+}

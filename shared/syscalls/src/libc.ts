@@ -1,0 +1,203 @@
+/**
+ * The libc functions a container runtime needs, called through koffi.
+ *
+ * Every wrapper checks the C return value and throws a SyscallError that names the call, its
+ * arguments and the errno, so a failure reads like strace output instead of "-1".
+ *
+ * All calls are synchronous and run on the calling thread. That matters: namespaces belong to
+ * threads, and only the main thread's namespaces are inherited by the processes Node spawns
+ * (see shared/FIELD-NOTES.md). Never call these with koffi's `.async`.
+ */
+import { arch } from 'node:process';
+import koffi from 'koffi';
+import { CLONE, F, MNT, MS, O, PR, W } from './constants.js';
+import { renderArg, SyscallError, setErrnoDescriber } from './errors.js';
+import { type FlagTable, renderEnum, renderFlags } from './flags.js';
+
+const libc = koffi.load('libc.so.6');
+koffi.alias('pid_t', 'int');
+
+const c = {
+  unshare: libc.func('int unshare(int flags)'),
+  setns: libc.func('int setns(int fd, int nstype)'),
+  mount: libc.func(
+    'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+  ),
+  umount2: libc.func('int umount2(const char *target, int flags)'),
+  chdir: libc.func('int chdir(const char *path)'),
+  chroot: libc.func('int chroot(const char *path)'),
+  sethostname: libc.func('int sethostname(const char *name, size_t len)'),
+  execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
+  fcntl: libc.func('int fcntl(int fd, int cmd, ...)'),
+  pipe2: libc.func('int pipe2(_Out_ int *fds, int flags)'),
+  waitpid: libc.func('pid_t waitpid(pid_t pid, _Out_ int *status, int options)'),
+  kill: libc.func('int kill(pid_t pid, int sig)'),
+  prctl: libc.func(
+    'int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)',
+  ),
+  getpid: libc.func('pid_t getpid(void)'),
+  getppid: libc.func('pid_t getppid(void)'),
+  close: libc.func('int close(int fd)'),
+  close_range: libc.func('int close_range(unsigned int first, unsigned int last, int flags)'),
+  signal: libc.func('void *signal(int sig, void *handler)'),
+  sigprocmask: libc.func('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *oldset)'),
+  strerror: libc.func('const char *strerror(int errnum)'),
+  syscall: libc.func('long syscall(long number, ...)'),
+};
+
+setErrnoDescriber((errno) => c.strerror(errno) as string);
+
+/** Syscalls glibc 2.36 (Debian 12) has no wrapper for, by architecture. */
+const SYS = {
+  x64: { pivot_root: 155 },
+  arm64: { pivot_root: 41 },
+}[arch as 'x64' | 'arm64'];
+
+/** An argument shown as it is, not quoted: flag names, constants, placeholders. */
+class Shown {
+  constructor(readonly text: string) {}
+}
+type Arg = string | number | null | Shown;
+
+const raw = (text: string): Shown => new Shown(text);
+const flags = (value: number, table: FlagTable): Shown => raw(renderFlags(value, table));
+const named = (value: number, table: FlagTable): Shown => raw(renderEnum(value, table));
+
+/** Throws when a libc call returned -1, reading errno before anything else can overwrite it. */
+function check(result: number, syscall: string, args: readonly Arg[]): number {
+  if (result === -1) {
+    const errno = koffi.errno();
+    const shown = args.map((a) => (a instanceof Shown ? a.text : renderArg(a)));
+    throw new SyscallError(syscall, shown, errno);
+  }
+  return result;
+}
+
+export function unshare(flags_: number): void {
+  check(c.unshare(flags_), 'unshare', [flags(flags_, CLONE)]);
+}
+
+export function setns(fd: number, nstype: number): void {
+  check(c.setns(fd, nstype), 'setns', [fd, flags(nstype, CLONE)]);
+}
+
+export function mount(
+  source: string | null,
+  target: string,
+  fstype: string | null,
+  mountFlags: number,
+  data: string | null = null,
+): void {
+  check(c.mount(source, target, fstype, mountFlags, data), 'mount', [
+    source,
+    target,
+    fstype,
+    flags(mountFlags, MS),
+    data,
+  ]);
+}
+
+export function umount2(target: string, umountFlags = 0): void {
+  check(c.umount2(target, umountFlags), 'umount2', [target, flags(umountFlags, MNT)]);
+}
+
+/** pivot_root(2). glibc has no wrapper, so this goes through syscall(2). */
+export function pivotRoot(newRoot: string, putOld: string): void {
+  if (!SYS) throw new Error(`pivot_root: unsupported architecture ${arch}`);
+  const result = Number(c.syscall(SYS.pivot_root, 'const char *', newRoot, 'const char *', putOld));
+  check(result, 'pivot_root', [newRoot, putOld]);
+}
+
+export function chdir(path: string): void {
+  check(c.chdir(path), 'chdir', [path]);
+}
+
+export function chroot(path: string): void {
+  check(c.chroot(path), 'chroot', [path]);
+}
+
+export function sethostname(name: string): void {
+  check(c.sethostname(name, Buffer.byteLength(name)), 'sethostname', [name, Buffer.byteLength(name)]);
+}
+
+/**
+ * execve(2), which only returns on failure. Node opens everything, stdio included, with
+ * O_CLOEXEC: call `prepareStdioForExec()` first or the new program starts without 0, 1 and 2.
+ */
+export function execve(path: string, argv: readonly string[], envp: readonly string[]): never {
+  c.execve(path, [...argv, null], [...envp, null]);
+  check(-1, 'execve', [path, raw(`[${argv.map((a) => renderArg(a)).join(', ')}]`), raw(`[${envp.length} vars]`)]);
+  throw new Error('unreachable: execve returned without an error');
+}
+
+export function fcntl(fd: number, cmd: number, arg?: number): number {
+  const result = arg === undefined ? c.fcntl(fd, cmd) : c.fcntl(fd, cmd, 'int', arg);
+  return check(result, 'fcntl', arg === undefined ? [fd, named(cmd, F)] : [fd, named(cmd, F), arg]);
+}
+
+/** pipe2(2): returns [readEnd, writeEnd]. Pass O_CLOEXEC unless the pipe must survive exec. */
+export function pipe2(pipeFlags = O.O_CLOEXEC): [number, number] {
+  const fds = new Int32Array(2);
+  check(c.pipe2(fds, pipeFlags), 'pipe2', [raw('[?, ?]'), flags(pipeFlags, O)]);
+  return [fds[0] as number, fds[1] as number];
+}
+
+export interface WaitResult {
+  /** 0 when WNOHANG was given and no child has changed state yet. */
+  pid: number;
+  status: number;
+}
+
+export function waitpid(pid: number, options = 0): WaitResult {
+  const status = new Int32Array(1);
+  const result = check(c.waitpid(pid, status, options), 'waitpid', [pid, raw('[?]'), flags(options, W)]);
+  return { pid: result, status: status[0] as number };
+}
+
+export function kill(pid: number, sig: number): void {
+  check(c.kill(pid, sig), 'kill', [pid, sig]);
+}
+
+export function prctl(option: number, arg2 = 0): number {
+  return check(c.prctl(option, arg2, 0, 0, 0), 'prctl', [named(option, PR), arg2]);
+}
+
+export function getpid(): number {
+  return c.getpid() as number;
+}
+
+export function getppid(): number {
+  return c.getppid() as number;
+}
+
+export function close(fd: number): void {
+  check(c.close(fd), 'close', [fd]);
+}
+
+const SIG_ERR = 0xffffffffffffffffn; // (void *)-1
+
+/** Restores the default action of a signal (signal(sig, SIG_DFL)); SIG_DFL is the null pointer. */
+export function resetSignalAction(sig: number): void {
+  // signal() reports failure as SIG_ERR ((void *)-1), not -1: compare the pointer's address.
+  const previous = c.signal(sig, null);
+  if (previous !== null && koffi.address(previous) === SIG_ERR) check(-1, 'signal', [sig, raw('SIG_DFL')]);
+}
+
+/** Unblocks every signal for the calling thread (sigprocmask(SIG_SETMASK, {}, NULL)). */
+export function clearSignalMask(): void {
+  const empty = new Uint8Array(128); // sizeof(sigset_t) in glibc
+  check(c.sigprocmask(2, empty, null), 'sigprocmask', [raw('SIG_SETMASK'), raw('[]'), null]);
+}
+
+/**
+ * close_range(2) with CLOSE_RANGE_CLOEXEC: marks every fd from `first` up close-on-exec in one
+ * call, without needing /proc (runc does the same before it execs the container's process).
+ */
+export function markCloseOnExecFrom(first: number): void {
+  const CLOSE_RANGE_CLOEXEC = 1 << 2;
+  check(c.close_range(first, 0xffffffff, CLOSE_RANGE_CLOEXEC), 'close_range', [
+    first,
+    raw('~0U'),
+    raw('CLOSE_RANGE_CLOEXEC'),
+  ]);
+}

@@ -1,0 +1,11 @@
+export {
+  cliUnderTest,
+  REPO,
+  type RunningContainer,
+  type RunOptions,
+  type RunResult,
+  run,
+  startContainer,
+} from './cli.js';
+export { childrenOf, hostMountPoints, type NamespaceKind, namespaceOf, waitForDescendant } from './kernel.js';
+export { requireRoot } from './root.js';

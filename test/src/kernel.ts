@@ -1,0 +1,48 @@
+/** Facts read from the kernel on the host side, to compare with what the container reports. */
+import { readFileSync, readlinkSync } from 'node:fs';
+
+export type NamespaceKind = 'cgroup' | 'ipc' | 'mnt' | 'net' | 'pid' | 'user' | 'uts';
+
+/** The namespace's identity as the kernel prints it, e.g. `pid:[4026531836]`. */
+export function namespaceOf(pid: number | 'self', kind: NamespaceKind): string {
+  return readlinkSync(`/proc/${pid}/ns/${kind}`);
+}
+
+/** Mount points of the test process's mount namespace (the host's), from /proc/self/mountinfo. */
+export function hostMountPoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' ')[4] as string);
+}
+
+/** The direct children of a process (the runtime's init, say), from /proc/<pid>/task/<pid>/children. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The first process on the host below `pid` whose command line matches, waiting for it to appear. */
+export async function waitForDescendant(
+  pid: number,
+  matches: (cmdline: string[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const queue = childrenOf(pid);
+    while (queue.length > 0) {
+      const candidate = queue.shift() as number;
+      try {
+        const cmdline = readFileSync(`/proc/${candidate}/cmdline`, 'utf8').split('\0').filter(Boolean);
+        if (matches(cmdline)) return candidate;
+      } catch {}
+      queue.push(...childrenOf(candidate));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no process below pid ${pid} matched within ${timeoutMs} ms`);
+}

@@ -1,0 +1,16 @@
+import { fileURLToPath } from 'node:url';
+import { defineProject } from 'vitest/config';
+
+/** The vitest settings every package's suite shares; `name` labels its results. */
+export function suiteConfig(name: string) {
+  return defineProject({
+    test: {
+      name,
+      include: ['test/**/*.test.ts'],
+      globalSetup: [fileURLToPath(new URL('./global-setup.ts', import.meta.url))],
+      // Real containers: a start is ~0.3 s under tsx; a limit is a hang detector, not a benchmark.
+      testTimeout: 60_000,
+      hookTimeout: 120_000,
+    },
+  });
+}
