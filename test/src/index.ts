@@ -9,3 +9,4 @@ export {
 } from './cli.js';
 export { childrenOf, hostMountPoints, type NamespaceKind, namespaceOf, waitForDescendant } from './kernel.js';
 export { requireRoot } from './root.js';
+export { cliContract, findSleep } from './contract.js';

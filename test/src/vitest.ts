@@ -7,6 +7,8 @@ export function suiteConfig(name: string) {
     test: {
       name,
       include: ['test/**/*.test.ts'],
+      // Each test file in a process of its own: suites unshare namespaces of the test process.
+      pool: 'forks',
       globalSetup: [fileURLToPath(new URL('./global-setup.ts', import.meta.url))],
       // Real containers: a start is ~0.3 s under tsx; a limit is a hang detector, not a benchmark.
       testTimeout: 60_000,

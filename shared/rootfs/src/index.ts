@@ -3,7 +3,7 @@
  * top of the checkout and is made on first use; after that it is reused, never rebuilt silently
  * (delete the directory, or run `pnpm rootfs`, to choose another source).
  */
-import { existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Log, SOURCES, type Source } from './sources.js';
@@ -43,7 +43,7 @@ export async function resolveRootfs(given: string | undefined, log: Log): Promis
 export async function ensureDefaultRootfs(log: Log, sources: readonly Source[] = SOURCES): Promise<string> {
   const target = defaultRootfsPath();
   if (existsSync(target)) {
-    if (!existsSync(join(target, 'bin/sh'))) {
+    if (!hasShell(target)) {
       throw new RootfsError(`${target} exists but has no /bin/sh: remove it and run "pnpm rootfs" to make it again`);
     }
     return target;
@@ -56,6 +56,7 @@ export async function ensureDefaultRootfs(log: Log, sources: readonly Source[] =
     const work = mkdtempSync(`${target}.partial-`);
     try {
       await source.build(work, log);
+      chmodSync(work, 0o755); // mkdtemp made it 0700: only root could even look up /bin inside
       try {
         renameSync(work, target);
       } catch (error) {
@@ -75,3 +76,13 @@ export async function ensureDefaultRootfs(log: Log, sources: readonly Source[] =
   );
 }
 
+
+/** lstat, not stat: /bin/sh is often a link to /bin/busybox, which only resolves inside the rootfs. */
+function hasShell(rootfs: string): boolean {
+  try {
+    lstatSync(join(rootfs, 'bin/sh'));
+    return true;
+  } catch {
+    return false;
+  }
+}

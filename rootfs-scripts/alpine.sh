@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# alpine.sh [TARGET]: make a rootfs from Alpine Linux's "minirootfs" tarball.
+#
+# This is the recipe the runtime tries first (shared/rootfs/src/sources.ts): Alpine publishes a
+# ~3 MB tarball that is a complete, tiny Linux userland (busybox, musl libc, apk). We download
+# one pinned release, check it against a pinned sha256, and unpack it.
+#
+# TARGET defaults to rootfs/ at the top of this repository (or $CTR_ROOTFS, like the runtime).
+# Run as root: the tarball's files belong to root and other users, and only root can keep that.
+set -euo pipefail
+
+ALPINE_VERSION=3.20.3
+ALPINE_MINOR=${ALPINE_VERSION%.*} # 3.20
+# The checksums come from Alpine's own .sha256 files for this release. Pinning them here means a
+# tampered or truncated download is refused instead of becoming the / of every container.
+SHA256_X86_64=d4e6fd67dcf75e40c451560ac7265166c2b72a0f38ddc9aae756a7de3d1efa0c
+SHA256_AARCH64=041fa34a81788242df9e78fa69b97ab45b8ec47ddbf88864755610414a7bf3de
+
+me=$(basename "$0")
+die() {
+  echo "$me: $*" >&2
+  exit 1
+}
+say() { echo "$me: $*" >&2; }
+
+# --- Where to build --------------------------------------------------------------------------
+repo=$(cd "$(dirname "$0")/.." && pwd)
+if [ $# -gt 1 ]; then die "usage: $me [TARGET]  (default: $repo/rootfs)"; fi
+target=${1:-${CTR_ROOTFS:-$repo/rootfs}}
+case $target in /*) ;; *) target=$PWD/$target ;; esac # absolute: the runtime's --rootfs wants one
+while [ "$target" != / ] && [ "${target%/}" != "$target" ]; do target=${target%/}; done
+
+# Never overwrite: the runtime reuses whatever is there, so deleting is left to a human.
+if [ -e "$target" ] || [ -L "$target" ]; then
+  if ! [ -d "$target" ] || [ -n "$(ls -A "$target")" ]; then
+    die "$target already exists and is not empty: delete it (sudo rm -rf $target) or give another path"
+  fi
+fi
+[ "$(id -u)" -eq 0 ] || die "run me as root (sudo $0 ${1:-}): unpacking must keep the files' owners"
+
+# --- Which tarball ---------------------------------------------------------------------------
+machine=$(uname -m)
+case $machine in
+  x86_64) arch=x86_64 sha256=$SHA256_X86_64 ;;
+  aarch64 | arm64) arch=aarch64 sha256=$SHA256_AARCH64 ;;
+  *) die "no pinned Alpine minirootfs for $machine (only x86_64 and aarch64): try busybox.sh or export-docker.sh" ;;
+esac
+file=alpine-minirootfs-$ALPINE_VERSION-$arch.tar.gz
+url=https://dl-cdn.alpinelinux.org/alpine/v$ALPINE_MINOR/releases/$arch/$file
+
+# --- Temporary directories, removed if anything fails ----------------------------------------
+# The rootfs is built in a directory beside TARGET and renamed into place only when complete.
+# A rename within one filesystem is atomic, so TARGET is either absent or finished; never a
+# half-unpacked tree that the runtime would then reuse forever.
+work="" download=""
+cleanup() {
+  if [ -n "$work" ]; then rm -rf -- "$work"; fi
+  if [ -n "$download" ]; then rm -rf -- "$download"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP # Ctrl-C too: exiting runs the EXIT trap above
+mkdir -p "$(dirname "$target")"
+work=$(mktemp -d "$target.partial-XXXXXX")
+download=$(mktemp -d "${TMPDIR:-/tmp}/ctr-alpine-XXXXXX")
+chmod 0755 "$work" # mktemp makes it 0700; a / that only root may enter would surprise
+
+# --- Download --------------------------------------------------------------------------------
+say "downloading $url"
+# --connect-timeout: a host with no route fails at once, but one that drops packets would hang.
+if command -v curl >/dev/null; then
+  curl --fail --location --connect-timeout 10 --progress-bar --output "$download/$file" "$url" ||
+    die "could not download $url (curl exit $?): no internet? try busybox.sh or export-docker.sh instead"
+elif command -v wget >/dev/null; then
+  wget --timeout=10 --tries=1 --output-document="$download/$file" "$url" ||
+    die "could not download $url (wget exit $?): no internet? try busybox.sh or export-docker.sh instead"
+else
+  die "neither curl nor wget is installed: apt-get install curl"
+fi
+
+# --- Verify ----------------------------------------------------------------------------------
+actual=$(sha256sum "$download/$file" | cut -d ' ' -f 1)
+if [ "$actual" != "$sha256" ]; then
+  die "checksum mismatch for $file: expected $sha256, got $actual (refusing to unpack it)"
+fi
+say "sha256 ok: $sha256"
+
+# --- Unpack ----------------------------------------------------------------------------------
+# As root, tar restores each file's owner and mode (-p). --numeric-owner keeps the uid/gid numbers
+# written in the archive instead of looking their names up in the *host's* /etc/passwd, whose
+# users have nothing to do with the container's.
+tar -xzpf "$download/$file" -C "$work" --numeric-owner
+[ -e "$work/bin/sh" ] || die "the tarball has no /bin/sh: not a usable rootfs"
+
+if [ -d "$target" ]; then rmdir "$target"; fi # an empty directory was allowed: make room
+mv "$work" "$target"
+work="" # renamed into place: nothing left to clean up
+
+say "rootfs ready at $target: Alpine Linux $ALPINE_VERSION minirootfs ($arch)"
+say "use it with --rootfs $target"

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# export-docker.sh [TARGET] [IMAGE]: make a rootfs from any container image, with docker or podman.
+#
+# An image is a stack of filesystem layers. An engine can flatten them for us: `create` makes a
+# container from the image (its layers merged into one tree) without starting it, and `export`
+# writes that tree out as a tar stream. Unpacked, it is a rootfs like any other: the runtime
+# we build in this workshop needs no image format, only the directory.
+#
+# IMAGE (second argument, or the IMAGE environment variable) defaults to alpine:3.20.
+# TARGET defaults to rootfs/ at the top of this repository (or $CTR_ROOTFS, like the runtime).
+# Run as root: the image's files belong to root and other users, and only root can keep that.
+set -euo pipefail
+
+me=$(basename "$0")
+die() {
+  echo "$me: $*" >&2
+  exit 1
+}
+say() { echo "$me: $*" >&2; }
+
+# --- Where to build, from what ---------------------------------------------------------------
+repo=$(cd "$(dirname "$0")/.." && pwd)
+if [ $# -gt 2 ]; then die "usage: $me [TARGET] [IMAGE]  (defaults: $repo/rootfs alpine:3.20)"; fi
+target=${1:-${CTR_ROOTFS:-$repo/rootfs}}
+image=${2:-${IMAGE:-alpine:3.20}}
+case $target in /*) ;; *) target=$PWD/$target ;; esac # absolute: the runtime's --rootfs wants one
+while [ "$target" != / ] && [ "${target%/}" != "$target" ]; do target=${target%/}; done
+
+# Never overwrite: the runtime reuses whatever is there, so deleting is left to a human.
+if [ -e "$target" ] || [ -L "$target" ]; then
+  if ! [ -d "$target" ] || [ -n "$(ls -A "$target")" ]; then
+    die "$target already exists and is not empty: delete it (sudo rm -rf $target) or give another path"
+  fi
+fi
+
+if command -v docker >/dev/null; then
+  engine=docker
+elif command -v podman >/dev/null; then
+  engine=podman
+else
+  die "neither docker nor podman is installed: use alpine.sh, busybox.sh or debootstrap.sh instead"
+fi
+[ "$(id -u)" -eq 0 ] || die "run me as root (sudo $0 ${1:-} ${2:-}): unpacking must keep the files' owners"
+
+# --- Temporary directory and container, removed if anything fails ----------------------------
+# The rootfs is built in a directory beside TARGET and renamed into place only when complete.
+# A rename within one filesystem is atomic, so TARGET is either absent or finished; never a
+# half-unpacked tree that the runtime would then reuse forever.
+work="" container=""
+cleanup() {
+  if [ -n "$container" ]; then "$engine" rm "$container" >/dev/null || true; fi
+  if [ -n "$work" ]; then rm -rf -- "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP # Ctrl-C too: exiting runs the EXIT trap above
+mkdir -p "$(dirname "$target")"
+work=$(mktemp -d "$target.partial-XXXXXX")
+chmod 0755 "$work" # mktemp makes it 0700; a / that only root may enter would surprise
+
+# --- Create (never start) a container, export its filesystem ---------------------------------
+say "creating a container from $image with $engine (pulls the image if needed)"
+# The container is never started: the command "true" is only there for images that have no
+# default command, which `create` would otherwise refuse.
+container=$("$engine" create "$image" true) ||
+  die "$engine create $image failed (see above): is the $engine daemon running, the image name right?"
+say "exporting container ${container:0:12} into $work"
+# As root, tar restores each file's owner and mode (-p). --numeric-owner keeps the uid/gid numbers
+# written in the archive instead of looking their names up in the *host's* /etc/passwd, whose
+# users have nothing to do with the container's.
+"$engine" export "$container" | tar -xpf - -C "$work" --numeric-owner
+"$engine" rm "$container" >/dev/null
+container=""
+
+# The engine adds an empty /.dockerenv (docker) or /run/.containerenv (podman) to tell programs
+# they run under it. Under our runtime that would be a lie: remove them.
+rm -f -- "$work/.dockerenv" "$work/run/.containerenv"
+if ! [ -e "$work/bin/sh" ]; then
+  say "note: $image has no /bin/sh: the runtime refuses that as its default rootfs; use --rootfs"
+fi
+
+if [ -d "$target" ]; then rmdir "$target"; fi # an empty directory was allowed: make room
+mv "$work" "$target"
+work="" # renamed into place: nothing left to clean up
+
+say "rootfs ready at $target: the filesystem of $image, exported with $engine"
+say "use it with --rootfs $target"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Everything a fresh Linux machine needs before `pnpm --filter NN start` or `pnpm test`:
+# pnpm itself, the workspace's dependencies (exact versions from pnpm-lock.yaml) and the default
+# rootfs. Safe to run again: each part is skipped when it is already there.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PNPM_VERSION=12.21.0
+NODE_MAJOR_MIN=20
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+if ! command -v node >/dev/null 2>&1; then
+  say "node is not on this PATH. Install Node.js >= ${NODE_MAJOR_MIN} (https://nodejs.org or your distribution);"
+  say "under sudo, a Node from nvm is not on root's PATH: run  sudo env PATH=\"\$PATH\" ./setup.sh"
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt "$NODE_MAJOR_MIN" ]; then
+  say "Node.js $(node --version) is too old: this project needs Node.js >= ${NODE_MAJOR_MIN}"
+  exit 1
+fi
+
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  say "installing pnpm ${PNPM_VERSION} (npm install -g)"
+  npm install --global --no-fund --no-audit "pnpm@${PNPM_VERSION}" >/dev/null
+fi
+
+say "installing dependencies (pnpm install --frozen-lockfile)"
+pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+
+say "making sure the default rootfs exists (pnpm rootfs)"
+pnpm --silent rootfs >/dev/null
+say "done"

@@ -1,0 +1,50 @@
+/** What step 01 promises, checked on the real kernel; every later step's suite runs these too. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { findSleep, namespaceOf, run, startContainer } from '@ctr/testkit';
+import { describe, expect, it } from 'vitest';
+
+export function pidNamespaceProperties(step: string): void {
+  describe(`step ${step}: PID namespace`, () => {
+    it('runs the command as PID 1', async () => {
+      expect(await run(step, ['/bin/sh', '-c', 'echo $$'])).toMatchObject({ exitCode: 0, stdout: '1\n' });
+    });
+
+    it("puts the command in a PID namespace other than the host's", async () => {
+      const container = startContainer(step, ['sleep', '3111']);
+      const sleep = await findSleep(container.runtime.pid as number, 3111);
+      const inside = namespaceOf(sleep, 'pid');
+      process.kill(sleep, 'SIGKILL');
+      await container.result;
+      expect(inside).toMatch(/^pid:\[\d+\]$/);
+      expect(inside).not.toBe(namespaceOf('self', 'pid'));
+    });
+
+    it('reports the same namespace from inside as the host sees', async () => {
+      const result = await run(step, ['/bin/sh', '-c', 'readlink /proc/self/ns/pid']);
+      expect(result.stdout.trim()).toMatch(/^pid:\[\d+\]$/);
+      expect(result.stdout.trim()).not.toBe(namespaceOf('self', 'pid'));
+    });
+
+    it('takes every process of the container down when PID 1 exits', async () => {
+      // The background sleep is orphaned when the shell (PID 1) exits; the kernel kills it.
+      const result = await run(step, ['/bin/sh', '-c', 'sleep 3112 & echo started']);
+      expect(result).toMatchObject({ exitCode: 0, stdout: 'started\n' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(processesRunning(['sleep', '3112'])).toEqual([]);
+    });
+  });
+}
+
+function processesRunning(cmdline: string[]): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+        return argv.length === cmdline.length && argv.every((a, i) => a.endsWith(cmdline[i] as string));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

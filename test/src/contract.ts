@@ -1,0 +1,75 @@
+/**
+ * The CLI contract every step keeps (docs/cli.md): output and exit codes as docker gives them.
+ * Each step's suite calls `cliContract('NN')`, so a later step cannot break an earlier promise.
+ */
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { run, startContainer } from './cli.js';
+import { waitForDescendant } from './kernel.js';
+
+/** The host pid of the container's `sleep <seconds>` (unique seconds tell tests apart). */
+export async function findSleep(runtimePid: number, seconds: number): Promise<number> {
+  return waitForDescendant(
+    runtimePid,
+    (cmdline) => /(^|\/)sleep$/.test(cmdline[0] ?? '') && cmdline[1] === String(seconds),
+  );
+}
+
+export function cliContract(step: string): void {
+  describe(`step ${step}: the CLI contract`, () => {
+    it('runs the command and passes its stdout and stderr through', async () => {
+      const result = await run(step, ['/bin/sh', '-c', 'echo hi; echo oops >&2']);
+      expect(result).toMatchObject({ exitCode: 0, stdout: 'hi\n' });
+      expect(result.stderr).toContain('oops');
+    });
+
+    it('runs /bin/sh when no command is given, reading the script from stdin', async () => {
+      const result = await run(step, [], { input: 'echo from-stdin\nexit 3\n' });
+      expect(result).toMatchObject({ exitCode: 3, stdout: 'from-stdin\n' });
+    });
+
+    it("keeps the command's options for the command: `start ls -l`, as in docker run", async () => {
+      const result = await run(step, ['/bin/sh', '-c', 'echo "$1 $2"', 'sh', '-e', '--rootfs']);
+      expect(result).toMatchObject({ exitCode: 0, stdout: '-e --rootfs\n' });
+    });
+
+    it.each([0, 1, 42])('exits with the code of the command: %i', async (code) => {
+      expect((await run(step, ['/bin/sh', '-c', `exit ${code}`])).exitCode).toBe(code);
+    });
+
+    it('exits 127 when the command does not exist, with a one-line reason', async () => {
+      const byPath = await run(step, ['/no/such/program']);
+      expect(byPath.exitCode).toBe(127);
+      expect(byPath.stderr.trim().split('\n')).toHaveLength(1);
+      expect((await run(step, ['no-such-program-in-path'])).exitCode).toBe(127);
+    });
+
+    it('exits 126 when the command exists but cannot be executed', async () => {
+      const result = await run(step, ['/etc/passwd']);
+      expect(result.exitCode).toBe(126);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    });
+
+    it('exits 128+N when the command is killed by signal N', async () => {
+      const container = startContainer(step, ['sleep', '3101']);
+      const sleep = await findSleep(container.runtime.pid as number, 3101);
+      process.kill(sleep, 'SIGKILL');
+      expect((await container.result).exitCode).toBe(137);
+    });
+
+    it('exits 125 with a one-line error for an unknown flag', async () => {
+      const result = await run(step, ['--no-such-flag', '/bin/true']);
+      expect(result.exitCode).toBe(125);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    });
+
+    it('hands the command no file descriptors but 0, 1 and 2', async () => {
+      const container = startContainer(step, ['sleep', '3102']);
+      const sleep = await findSleep(container.runtime.pid as number, 3102);
+      const fds = readdirSync(`/proc/${sleep}/fd`).map(Number);
+      process.kill(sleep, 'SIGKILL');
+      await container.result;
+      expect(fds.sort()).toEqual([0, 1, 2]);
+    });
+  });
+}
