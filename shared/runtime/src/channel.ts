@@ -1,3 +1,4 @@
+// #region protocol
 /**
  * The host and the init talk over one socket, fd 3 in the init (runc calls its own the "init
  * pipe"). One JSON message a line:
@@ -10,6 +11,7 @@
  * There is no "exec'd" message: the socket is close-on-exec, so the host reads end-of-file at the
  * moment execve() succeeds. An error can only arrive before that, which makes the two unambiguous.
  */
+// #endregion protocol
 import { readSync, writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { F_GETFL, F_SETFL, fcntl, O_NONBLOCK } from '@ctr/syscalls';

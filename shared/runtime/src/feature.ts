@@ -21,6 +21,7 @@ export interface ContainerSpec {
 /** The parsed `start` flags, as commander hands them over. */
 export type Flags = Readonly<Record<string, unknown>>;
 
+// #region feature
 /**
  * One kernel concept, as a set of hooks into the container's life. A step is a list of features;
  * step N is step N-1's list plus one feature, so a step's new code is its feature and nothing else.
@@ -50,6 +51,7 @@ export interface Feature<Config = unknown> {
   /** Container: runs inside the init, in the new namespaces, before the command is exec'd. */
   setup?(config: Config, spec: ContainerSpec): void;
 }
+// #endregion feature
 
 export interface Step {
   /** Two digits: `pnpm --filter 03` selects the package `@ctr/03`. */

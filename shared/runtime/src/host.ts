@@ -41,6 +41,7 @@ class Interrupted extends Error {
   }
 }
 
+// #region lifecycle
 export async function startContainer(step: Step, options: StartOptions): Promise<number> {
   if (process.getuid?.() !== 0) {
     throw new RuntimeError('must run as root: namespaces, mounts and cgroups need it (try sudo)');
@@ -126,6 +127,7 @@ export async function startContainer(step: Step, options: StartOptions): Promise
     for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
   }
 }
+// #endregion lifecycle
 
 async function buildSpec(step: Step, options: StartOptions): Promise<ContainerSpec> {
   const usesRootfs = step.features.some((feature) => feature.usesRootfs);

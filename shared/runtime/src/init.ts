@@ -17,6 +17,7 @@ import type { Step } from './feature.js';
 
 export const INIT_COMMAND = 'init';
 
+// #region init
 export function runInit(step: Step): never {
   if (!isSocket(INIT_CHANNEL_FD)) {
     process.stderr.write(`ctr: "init" is the container side of "start" and is not run by hand\n`);
@@ -47,6 +48,7 @@ export function runInit(step: Step): never {
     process.exit(exitCode);
   }
 }
+// #endregion init
 
 function isSocket(fd: number): boolean {
   try {

@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitepress';
+
+export default defineConfig({
+  title: 'ctr workshop',
+  description: 'Build a Linux container runtime in TypeScript, one kernel concept at a time',
+  cleanUrls: true,
+  // A link to a page that does not exist fails the build (CI builds the docs).
+  ignoreDeadLinks: false,
+  themeConfig: {
+    search: { provider: 'local' },
+    nav: [
+      { text: 'Getting started', link: '/getting-started' },
+      { text: 'CLI', link: '/cli' },
+    ],
+    sidebar: [
+      {
+        text: 'Start here',
+        items: [
+          { text: 'Getting started', link: '/getting-started' },
+          { text: 'The CLI contract', link: '/cli' },
+          { text: 'How the runtime is built', link: '/architecture' },
+        ],
+      },
+      {
+        text: 'Steps',
+        items: [{ text: '01 · PID namespace', link: '/steps/01-pid-namespace' }],
+      },
+    ],
+  },
+});
