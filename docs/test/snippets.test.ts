@@ -2,7 +2,7 @@
  * VitePress inlines a whole file, silently, when a `<<< file#region` names a region that is not
  * there, and fails only at build time when the file is missing. This test makes both loud.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';

@@ -9,20 +9,20 @@ import { describe, expect, it } from 'vitest';
 import {
   CLONE_NEWUSER,
   CLONE_NEWUTS,
-  FD_CLOEXEC,
-  F_GETFD,
-  MNT_DETACH,
-  MS_BIND,
-  MS_REC,
-  O_CLOEXEC,
-  SyscallError,
   close,
+  F_GETFD,
+  FD_CLOEXEC,
   fcntl,
   getpid,
   kill,
+  MNT_DETACH,
+  MS_BIND,
+  MS_REC,
   mount,
+  O_CLOEXEC,
   pipe2,
   pivotRoot,
+  SyscallError,
   sethostname,
   setns,
   umount2,
@@ -100,7 +100,9 @@ describe('working calls', () => {
     unshare(CLONE_NEWUTS);
     sethostname('ctr-syscall-test');
     expect(hostname()).toBe('ctr-syscall-test');
-    expect(spawnSync('cat', ['/proc/sys/kernel/hostname'], { encoding: 'utf8' }).stdout.trim()).toBe('ctr-syscall-test');
+    expect(spawnSync('cat', ['/proc/sys/kernel/hostname'], { encoding: 'utf8' }).stdout.trim()).toBe(
+      'ctr-syscall-test',
+    );
     setns(before, CLONE_NEWUTS);
     closeSync(before);
     expect(hostname()).toBe(hostsName);
