@@ -89,7 +89,9 @@ say "sha256 ok: $sha256"
 # written in the archive instead of looking their names up in the *host's* /etc/passwd, whose
 # users have nothing to do with the container's.
 tar -xzpf "$download/$file" -C "$work" --numeric-owner
-[ -e "$work/bin/sh" ] || die "the tarball has no /bin/sh: not a usable rootfs"
+# -L as well as -e: /bin/sh is often a symlink to /bin/busybox, an absolute path that only
+# resolves inside the container; seen from the host it may point nowhere, and -e would say no.
+[ -L "$work/bin/sh" ] || [ -e "$work/bin/sh" ] || die "the tarball has no /bin/sh: not a usable rootfs"
 
 if [ -d "$target" ]; then rmdir "$target"; fi # an empty directory was allowed: make room
 mv "$work" "$target"

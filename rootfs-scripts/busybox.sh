@@ -59,7 +59,8 @@ is_static() {
   local headers
   if command -v readelf >/dev/null; then
     headers=$(readelf --program-headers --wide "$1" 2>/dev/null) || return 1 # not ELF at all
-    ! grep -q INTERP <<<"$headers"
+    if grep -q INTERP <<<"$headers"; then return 1; fi
+    return 0
   elif command -v file >/dev/null; then
     file --dereference "$1" | grep -Eq 'statically linked|static-pie linked'
   else

@@ -71,7 +71,9 @@ if ! debootstrap --variant=minbase "$SUITE" "$work" "$MIRROR"; then
   fi
   die "debootstrap failed: is $MIRROR reachable? (set MIRROR=... to use another mirror)"
 fi
-[ -e "$work/bin/sh" ] || die "debootstrap finished but left no /bin/sh: not a usable rootfs"
+# -L as well as -e: /bin/sh is often a symlink to /bin/busybox, an absolute path that only
+# resolves inside the container; seen from the host it may point nowhere, and -e would say no.
+[ -L "$work/bin/sh" ] || [ -e "$work/bin/sh" ] || die "debootstrap finished but left no /bin/sh: not a usable rootfs"
 
 if [ -d "$target" ]; then rmdir "$target"; fi # an empty directory was allowed: make room
 mv "$work" "$target"

@@ -67,14 +67,18 @@ say "exporting container ${container:0:12} into $work"
 # As root, tar restores each file's owner and mode (-p). --numeric-owner keeps the uid/gid numbers
 # written in the archive instead of looking their names up in the *host's* /etc/passwd, whose
 # users have nothing to do with the container's.
-"$engine" export "$container" | tar -xpf - -C "$work" --numeric-owner
+if ! "$engine" export "$container" | tar -xpf - -C "$work" --numeric-owner; then
+  die "$engine export $container | tar -x failed (see above)"
+fi
 "$engine" rm "$container" >/dev/null
 container=""
 
-# The engine adds an empty /.dockerenv (docker) or /run/.containerenv (podman) to tell programs
-# they run under it. Under our runtime that would be a lie: remove them.
+# The engine may leave an empty /.dockerenv (docker) or /run/.containerenv (podman), which tell
+# programs they run under it. Under our runtime that would be a lie: remove them.
 rm -f -- "$work/.dockerenv" "$work/run/.containerenv"
-if ! [ -e "$work/bin/sh" ]; then
+# -L as well as -e: /bin/sh is often a symlink to /bin/busybox, an absolute path that only
+# resolves inside the container; seen from the host it may point nowhere, and -e would say no.
+if ! [ -L "$work/bin/sh" ] && ! [ -e "$work/bin/sh" ]; then
   say "note: $image has no /bin/sh: the runtime refuses that as its default rootfs; use --rootfs"
 fi
 
