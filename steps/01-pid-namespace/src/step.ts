@@ -1,7 +1,7 @@
 import { defineStep } from '@ctr/runtime';
 import { pidNamespace } from './pid-namespace.js';
 
-export { pidNamespace };
+export { pidNamespace } from './pid-namespace.js';
 
 export const step01 = defineStep({
   id: '01',

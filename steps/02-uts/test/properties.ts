@@ -1,0 +1,66 @@
+/** What step 02 promises, checked on the real kernel; later steps' suites run these too. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { findSleep, namespaceOf, run, startContainer } from '@ctr/testkit';
+import { describe, expect, it } from 'vitest';
+
+export function utsNamespaceProperties(step: string): void {
+  describe(`step ${step}: UTS namespace`, () => {
+    it('sets the hostname inside and leaves the host its own', async () => {
+      const before = hostname();
+      const result = await run(step, [
+        '--hostname',
+        'box-1',
+        '/bin/sh',
+        '-c',
+        'hostname; cat /proc/sys/kernel/hostname',
+      ]);
+      expect(result).toMatchObject({ exitCode: 0, stdout: 'box-1\nbox-1\n' });
+      expect(hostname()).toBe(before);
+      expect(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim()).toBe(before);
+    });
+
+    it('names the container after its id by default, a different one each time', async () => {
+      const [a, b] = await Promise.all([run(step, ['hostname']), run(step, ['hostname'])]);
+      expect(a.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
+      expect(b.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
+      expect(a.stdout).not.toBe(b.stdout);
+    });
+
+    it("puts the command in UTS and IPC namespaces other than the host's", async () => {
+      const container = startContainer(step, ['sleep', '3201']);
+      const sleep = await findSleep(container.runtime.pid as number, 3201);
+      const inside = { uts: namespaceOf(sleep, 'uts'), ipc: namespaceOf(sleep, 'ipc') };
+      process.kill(sleep, 'SIGKILL');
+      await container.result;
+      expect(inside.uts).not.toBe(namespaceOf('self', 'uts'));
+      expect(inside.ipc).not.toBe(namespaceOf('self', 'ipc'));
+    });
+
+    it.each(['-bad', 'a'.repeat(65), 'under_score', 'sp ace'])(
+      'rejects --hostname %j with 125 before starting',
+      async (name) => {
+        const result = await run(step, ['--hostname', name, '/bin/true']);
+        expect(result.exitCode).toBe(125);
+        expect(result.stderr).toMatch(/^ctr: --hostname .* is not a valid hostname/);
+      },
+    );
+  });
+
+  describe(`step ${step}: IPC namespace`, () => {
+    it('does not show the host a System V message queue created on the host', async () => {
+      // /proc/sysvipc/msg lists the queues of the reader's IPC namespace.
+      const id = execFileSync('ipcmk', ['-Q'], { encoding: 'utf8' }).match(/\d+/)?.[0];
+      if (!id) throw new Error('ipcmk -Q (util-linux) did not create a queue');
+      try {
+        expect(readFileSync('/proc/sysvipc/msg', 'utf8')).toMatch(new RegExp(`^\\s*\\S+\\s+${id}\\s`, 'm'));
+        const inside = await run(step, ['cat', '/proc/sysvipc/msg']);
+        expect(inside.exitCode).toBe(0);
+        expect(inside.stdout.trim().split('\n')).toHaveLength(1); // the header line only
+      } finally {
+        execFileSync('ipcrm', ['-q', id]);
+      }
+    });
+  });
+}
