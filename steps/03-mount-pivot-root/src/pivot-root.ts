@@ -1,0 +1,108 @@
+/**
+ * Moves the container into its rootfs, inside the new mount namespace (CLONE_NEWNS) the init
+ * unshared. The order is the lesson:
+ *
+ *  1. `/` recursively private, before any other mount: a new mount namespace starts as a copy
+ *     whose mounts keep the host's propagation, and on most systems (systemd) `/` is shared, so
+ *     every mount below would appear on the host too.
+ *  2. The rootfs bind-mounted onto itself: pivot_root(2) fails with EINVAL unless the new root is
+ *     a mount point.
+ *  3. /proc, /dev, /sys mounted under the rootfs (mount-plan.ts), while the host's /dev is still
+ *     reachable for the device nodes.
+ *  4. pivot_root(".", "."): the new root goes to `/` and the old root is stacked on top of it,
+ *     so no directory for the old root is needed; then it is detached (MNT_DETACH) and the host's
+ *     whole tree is gone from the container. A chroot would leave it one `..` walk away.
+ */
+import { closeSync, lstatSync, mkdirSync, openSync, realpathSync, symlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { RuntimeError } from '@ctr/runtime';
+import {
+  chdir,
+  MNT_DETACH,
+  MS_BIND,
+  MS_PRIVATE,
+  MS_RDONLY,
+  MS_REC,
+  MS_REMOUNT,
+  mount,
+  pivotRoot,
+  umount2,
+} from '@ctr/syscalls';
+import { type MountStep, mountPlan } from './mount-plan.js';
+
+export function enterRootfs(rootfs: string): void {
+  mount(null, '/', null, MS_REC | MS_PRIVATE);
+  const root = realpathSync(rootfs);
+  mount(root, root, null, MS_BIND | MS_REC);
+  for (const step of mountPlan()) applyMountStep(root, step);
+  chdir(root);
+  try {
+    pivotRoot('.', '.');
+  } catch (error) {
+    throw new RuntimeError(`cannot pivot into ${root}: ${(error as Error).message}`, undefined, { cause: error });
+  }
+  umount2('.', MNT_DETACH);
+  chdir('/');
+}
+
+function applyMountStep(root: string, step: MountStep): void {
+  switch (step.kind) {
+    case 'mount': {
+      const target = inside(root, step.target, 'directory');
+      mount(step.fstype, target, step.fstype, step.flags, step.data ?? null);
+      return;
+    }
+    case 'bind-device': {
+      const target = inside(root, `/dev/${step.device}`, 'file');
+      mount(`/dev/${step.device}`, target, null, MS_BIND);
+      return;
+    }
+    case 'symlink':
+      symlinkSync(step.pointsTo, inside(root, step.target, 'none'));
+      return;
+    case 'read-only': {
+      const target = existing(root, step.target);
+      if (!target) return;
+      mount(target, target, null, MS_BIND | MS_REC);
+      // A bind mount takes its flags from the first mount(2) only: read-only needs a remount.
+      mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC);
+      return;
+    }
+    case 'mask': {
+      const target = existing(root, step.target);
+      if (!target) return;
+      if (lstatSync(target).isDirectory()) mount('tmpfs', target, 'tmpfs', MS_RDONLY);
+      else mount('/dev/null', target, null, MS_BIND);
+      return;
+    }
+  }
+}
+
+/**
+ * The host path of `path` inside the rootfs, created as `kind`, and proven to stay inside: a
+ * rootfs is untrusted input, and a symlink such as /proc -> /etc would otherwise put the mount
+ * on the host's /etc (runc's CVE-2019-19921 was of this family).
+ */
+function inside(root: string, path: string, kind: 'directory' | 'file' | 'none'): string {
+  const full = `${root}${path}`;
+  mkdirSync(dirname(full), { recursive: true });
+  if (kind === 'directory') mkdirSync(full, { recursive: true });
+  if (kind === 'file') closeSync(openSync(full, 'a'));
+  const resolved = kind === 'none' ? `${realpathSync(dirname(full))}/${path.split('/').pop()}` : realpathSync(full);
+  if (resolved !== root && !resolved.startsWith(`${root}/`)) {
+    throw new RuntimeError(
+      `refusing to mount on ${path}: in this rootfs it resolves to ${resolved}, outside the rootfs`,
+    );
+  }
+  return resolved;
+}
+
+/** Like inside(), for paths only the kernel makes (in /proc): absent ones are skipped. */
+function existing(root: string, path: string): string | null {
+  try {
+    lstatSync(`${root}${path}`);
+  } catch {
+    return null;
+  }
+  return `${root}${path}`;
+}

@@ -1,0 +1,190 @@
+/** What step 03 promises, checked on the real kernel; later steps' suites run these too. */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultRootfsPath } from '@ctr/rootfs';
+import { findSleep, hostMountPoints, namespaceOf, run, startContainer } from '@ctr/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
+
+export function mountNamespaceProperties(step: string): void {
+  const rootfs = defaultRootfsPath();
+  const start = (args: string[]) => ['--rootfs', rootfs, ...args];
+
+  describe(`step ${step}: mount namespace and pivot_root`, () => {
+    it('shows the rootfs as /', async () => {
+      const result = await run(step, start(['ls', '-a', '/']));
+      expect(result.exitCode).toBe(0);
+      const inside = result.stdout.split('\n').filter((name) => name && name !== '.' && name !== '..');
+      expect(inside.sort()).toEqual(readdirSync(rootfs).sort());
+    });
+
+    it("puts the command in a mount namespace other than the host's", async () => {
+      const container = startContainer(step, start(['sleep', '3301']));
+      const sleep = await findSleep(container.runtime.pid as number, 3301);
+      const inside = namespaceOf(sleep, 'mnt');
+      process.kill(sleep, 'SIGKILL');
+      await container.result;
+      expect(inside).not.toBe(namespaceOf('self', 'mnt'));
+    });
+
+    it('does not show a file of the host', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ctr-host-only-'));
+      writeFileSync(join(dir, 'secret'), 'host data');
+      try {
+        const result = await run(step, start(['cat', join(dir, 'secret')]));
+        expect(result.exitCode).not.toBe(0);
+        expect(result.stdout).not.toContain('host data');
+      } finally {
+        rmSync(dir, { recursive: true });
+      }
+    });
+
+    it('has detached the old root: the mount table holds /, /proc, /dev and /sys only', async () => {
+      const result = await run(step, start(['cat', '/proc/self/mountinfo']));
+      const mountPoints = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ')[4] as string);
+      expect(mountPoints.filter((point) => point === '/')).toHaveLength(1);
+      expect(mountPoints.filter((point) => !/^\/(proc|dev|sys)(\/|$)/.test(point) && point !== '/')).toEqual([]);
+    });
+
+    it('keeps mounts made inside out of the host, while it runs and after', async () => {
+      const before = hostMountPoints();
+      const container = startContainer(
+        step,
+        start(['/bin/sh', '-c', 'mount -t tmpfs none /tmp && echo mounted && sleep 3302']),
+      );
+      const sleep = await findSleep(container.runtime.pid as number, 3302);
+      while (!container.stdout().includes('mounted')) await new Promise((resolve) => setTimeout(resolve, 20));
+      const during = hostMountPoints();
+      process.kill(sleep, 'SIGKILL');
+      await container.result;
+      expect(during.filter((point) => point.startsWith(rootfs))).toEqual([]);
+      expect(hostMountPoints()).toEqual(before);
+    });
+
+    it('mounts a /proc of its own: ps lists only the container', async () => {
+      // `; true` keeps the shell from exec'ing ps in its place: two processes, sh (1) and ps.
+      const result = await run(step, start(['/bin/sh', '-c', 'ps -o pid; true']));
+      expect(result.exitCode).toBe(0);
+      const pids = result.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim());
+      expect(pids).toHaveLength(2);
+      expect(pids[0]).toBe('1');
+    });
+
+    it('shows the command as PID 1 in /proc/1/cmdline', async () => {
+      const command = ['/bin/sh', '-c', 'cat /proc/1/cmdline; true', 'arg with spaces'];
+      const result = await run(step, start(command));
+      expect(result.stdout.split('\0').slice(0, -1)).toEqual(command);
+    });
+
+    it('has a minimal /dev whose devices work, and a read-only /sys', async () => {
+      const script = [
+        'ls /dev',
+        'echo discarded > /dev/null',
+        'head -c 5 /dev/zero | wc -c',
+        'head -c 5 /dev/urandom | wc -c',
+        'touch /sys/ctr-test 2>/dev/null && echo sys-writable || echo sys-read-only',
+        'grep -q " /dev/pts devpts" /proc/self/mounts && echo devpts',
+      ].join('; ');
+      const result = await run(step, start(['/bin/sh', '-c', script]));
+      expect(result.exitCode).toBe(0);
+      for (const device of ['full', 'null', 'pts', 'ptmx', 'random', 'shm', 'tty', 'urandom', 'zero']) {
+        expect(result.stdout.split('\n')).toContain(device);
+      }
+      expect(result.stdout).toMatch(/\n5\n5\nsys-read-only\ndevpts\n$/);
+    });
+
+    it('keeps the kernel-wide parts of /proc read-only', async () => {
+      const result = await run(
+        step,
+        start(['/bin/sh', '-c', 'echo 1 > /proc/sys/kernel/printk 2>/dev/null && echo written || echo refused']),
+      );
+      expect(result.stdout).toBe('refused\n');
+    });
+
+    it('gives the command PATH, HOME and the terminal type, and nothing else of the host', async () => {
+      const env = { ...process.env, TERM: 'xterm-test', CTR_HOST_SECRET: 'do-not-leak' };
+      const result = await run(step, start(['env']), { env });
+      const vars = Object.fromEntries(
+        result.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+      );
+      expect(vars).toMatchObject({ HOME: '/root', TERM: 'xterm-test', PATH: expect.stringContaining('/bin') });
+      expect(vars.CTR_HOST_SECRET).toBeUndefined();
+    });
+  });
+
+  describe(`step ${step}: a chroot breakout from inside does not reach the host`, () => {
+    let copy: string;
+    let marker: string;
+    beforeAll(() => {
+      // A copy of the rootfs with a static breakout program in it; a host file to look for.
+      copy = mkdtempSync(join(tmpdir(), 'ctr-breakout-'));
+      cpSync(rootfs, join(copy, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+      try {
+        execFileSync('gcc', ['-static', '-O2', '-o', join(copy, 'rootfs/breakout'), join(FIXTURES, 'breakout.c')]);
+      } catch (error) {
+        throw new Error(
+          `this test builds a static C program and needs gcc and libc6-dev (apt-get install gcc libc6-dev): ${error}`,
+        );
+      }
+      marker = join(copy, 'host-marker');
+      writeFileSync(marker, 'on the host');
+      mkdirSync(join(copy, 'rootfs/tmp'), { recursive: true });
+    });
+    afterAll(() => rmSync(copy, { recursive: true, force: true }));
+
+    it('control: the same program does escape a plain chroot', () => {
+      const output = execFileSync('chroot', [join(copy, 'rootfs'), '/breakout', marker], { encoding: 'utf8' });
+      expect(output).toContain('host file readable');
+    });
+
+    it("inside the container it ends at the container's own /", async () => {
+      const result = await run(step, ['--rootfs', join(copy, 'rootfs'), '/breakout', marker]);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain('host file not reachable');
+      const entries = result.stdout
+        .split('\n')
+        .filter((line) => line.startsWith('entry '))
+        .map((line) => line.slice(6));
+      expect(entries).toContain('breakout');
+      expect(entries).not.toContain('host-marker');
+    });
+  });
+
+  describe(`step ${step}: errors about the rootfs`, () => {
+    it.each([
+      ['does not exist', '/no/such/rootfs', /does not exist/],
+      ['is relative', 'relative/rootfs', /relative: give an absolute path/],
+      ['is a file', '/etc/passwd', /not a directory/],
+    ])('exits 125 with one line when --rootfs %s', async (_what, path, message) => {
+      const result = await run(step, ['--rootfs', path, '/bin/true']);
+      expect(result.exitCode).toBe(125);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(message);
+    });
+
+    it('exits 127 when the rootfs has no such command', async () => {
+      const result = await run(step, start(['/usr/bin/no-such-tool']));
+      expect(result.exitCode).toBe(127);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    });
+
+    it('leaves no mount behind on the host after a failed start', async () => {
+      const before = hostMountPoints();
+      await run(step, start(['/usr/bin/no-such-tool']));
+      expect(hostMountPoints()).toEqual(before);
+    });
+  });
+}
