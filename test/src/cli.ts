@@ -49,6 +49,8 @@ export interface RunOptions {
   /** The runtime is SIGKILLed and the test fails when it runs longer (default 30 s). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Run the CLI as this user instead of root, e.g. to see it refuse. */
+  uid?: number;
 }
 
 export interface RunningContainer {
@@ -67,6 +69,7 @@ export function startContainer(step: string, args: readonly string[], options: R
     cwd,
     env: options.env ?? process.env,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });
   let stdout = '';
   let stderr = '';

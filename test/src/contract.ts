@@ -63,6 +63,13 @@ export function cliContract(step: string): void {
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     });
 
+    it('exits 125 with a one-line error when not run as root', async () => {
+      const result = await run(step, ['/bin/true'], { uid: 65534, env: { ...process.env, HOME: '/tmp' } });
+      expect(result.exitCode).toBe(125);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/root/);
+    });
+
     it('hands the command no file descriptors but 0, 1 and 2', async () => {
       const container = startContainer(step, ['sleep', '3102']);
       const sleep = await findSleep(container.runtime.pid as number, 3102);
