@@ -16,27 +16,16 @@ ALPINE_MINOR=${ALPINE_VERSION%.*} # 3.20
 SHA256_X86_64=d4e6fd67dcf75e40c451560ac7265166c2b72a0f38ddc9aae756a7de3d1efa0c
 SHA256_AARCH64=041fa34a81788242df9e78fa69b97ab45b8ec47ddbf88864755610414a7bf3de
 
-me=$(basename "$0")
-die() {
-  echo "$me: $*" >&2
-  exit 1
-}
-say() { echo "$me: $*" >&2; }
+# lib.sh provides $me, $repo, die, say, choose_target, refuse_existing_target, require_root,
+# make_work_dir and install_work_dir: the steps these scripts share, and the reasons for them.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # --- Where to build --------------------------------------------------------------------------
-repo=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -gt 1 ]; then die "usage: $me [TARGET]  (default: $repo/rootfs)"; fi
-target=${1:-${CTR_ROOTFS:-$repo/rootfs}}
-case $target in /*) ;; *) target=$PWD/$target ;; esac # absolute: the runtime's --rootfs wants one
-while [ "$target" != / ] && [ "${target%/}" != "$target" ]; do target=${target%/}; done
-
-# Never overwrite: the runtime reuses whatever is there, so deleting is left to a human.
-if [ -e "$target" ] || [ -L "$target" ]; then
-  if ! [ -d "$target" ] || [ -n "$(ls -A "$target")" ]; then
-    die "$target already exists and is not empty: delete it (sudo rm -rf $target) or give another path"
-  fi
-fi
-[ "$(id -u)" -eq 0 ] || die "run me as root (sudo $0 ${1:-}): unpacking must keep the files' owners"
+choose_target "${1:-}"
+refuse_existing_target
+require_root "unpacking must keep the files' owners" "${1:-}"
 
 # --- Which tarball ---------------------------------------------------------------------------
 machine=$(uname -m)
@@ -49,9 +38,7 @@ file=alpine-minirootfs-$ALPINE_VERSION-$arch.tar.gz
 url=https://dl-cdn.alpinelinux.org/alpine/v$ALPINE_MINOR/releases/$arch/$file
 
 # --- Temporary directories, removed if anything fails ----------------------------------------
-# The rootfs is built in a directory beside TARGET and renamed into place only when complete.
-# A rename within one filesystem is atomic, so TARGET is either absent or finished; never a
-# half-unpacked tree that the runtime would then reuse forever.
+# The rootfs is built beside TARGET and renamed into place only when complete (lib.sh says why).
 work="" download=""
 cleanup() {
   if [ -n "$work" ]; then rm -rf -- "$work"; fi
@@ -59,10 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP # Ctrl-C too: exiting runs the EXIT trap above
-mkdir -p "$(dirname "$target")"
-work=$(mktemp -d "$target.partial-XXXXXX")
+make_work_dir
 download=$(mktemp -d "${TMPDIR:-/tmp}/ctr-alpine-XXXXXX")
-chmod 0755 "$work" # mktemp makes it 0700; a / that only root may enter would surprise
 
 # --- Download --------------------------------------------------------------------------------
 say "downloading $url"
@@ -93,9 +78,7 @@ tar -xzpf "$download/$file" -C "$work" --numeric-owner
 # resolves inside the container; seen from the host it may point nowhere, and -e would say no.
 [ -L "$work/bin/sh" ] || [ -e "$work/bin/sh" ] || die "the tarball has no /bin/sh: not a usable rootfs"
 
-if [ -d "$target" ]; then rmdir "$target"; fi # an empty directory was allowed: make room
-mv "$work" "$target"
-work="" # renamed into place: nothing left to clean up
+install_work_dir
 
 say "rootfs ready at $target: Alpine Linux $ALPINE_VERSION minirootfs ($arch)"
 say "use it with --rootfs $target"

@@ -15,31 +15,18 @@
 # TARGET defaults to rootfs/ at the top of this repository (or $CTR_ROOTFS, like the runtime).
 set -euo pipefail
 
-me=$(basename "$0")
-die() {
-  echo "$me: $*" >&2
-  exit 1
-}
-say() { echo "$me: $*" >&2; }
+# lib.sh provides $me, $repo, die, say, choose_target, refuse_existing_target, require_root,
+# make_work_dir and install_work_dir: the steps these scripts share, and the reasons for them.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # --- Where to build --------------------------------------------------------------------------
-repo=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -gt 1 ]; then die "usage: $me [TARGET]  (default: $repo/rootfs)"; fi
-target=${1:-${CTR_ROOTFS:-$repo/rootfs}}
-case $target in /*) ;; *) target=$PWD/$target ;; esac # absolute: the runtime's --rootfs wants one
-while [ "$target" != / ] && [ "${target%/}" != "$target" ]; do target=${target%/}; done
-
-# Never overwrite: the runtime reuses whatever is there, so deleting is left to a human.
-if [ -e "$target" ] || [ -L "$target" ]; then
-  if ! [ -d "$target" ] || [ -n "$(ls -A "$target")" ]; then
-    die "$target already exists and is not empty: delete it (sudo rm -rf $target) or give another path"
-  fi
-fi
+choose_target "${1:-}"
+refuse_existing_target
 
 # --- Temporary directories, removed if anything fails ----------------------------------------
-# The rootfs is built in a directory beside TARGET and renamed into place only when complete.
-# A rename within one filesystem is atomic, so TARGET is either absent or finished; never a
-# half-made tree that the runtime would then reuse forever.
+# The rootfs is built beside TARGET and renamed into place only when complete (lib.sh says why).
 work="" download=""
 cleanup() {
   if [ -n "$work" ]; then rm -rf -- "$work"; fi
@@ -47,10 +34,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP # Ctrl-C too: exiting runs the EXIT trap above
-mkdir -p "$(dirname "$target")"
-work=$(mktemp -d "$target.partial-XXXXXX")
+make_work_dir
 download=$(mktemp -d "${TMPDIR:-/tmp}/ctr-busybox-XXXXXX")
-chmod 0755 "$work" # mktemp makes it 0700; a / that only root may enter would surprise
 
 # --- Is a binary static? ---------------------------------------------------------------------
 # A dynamically linked executable names its loader in an ELF program header of type INTERP
@@ -158,9 +143,7 @@ ID=busybox
 PRETTY_NAME="busybox rootfs (ctr-workshop)"
 EOF
 
-if [ -d "$target" ]; then rmdir "$target"; fi # an empty directory was allowed: make room
-mv "$work" "$target"
-work="" # renamed into place: nothing left to clean up
+install_work_dir
 
 say "rootfs ready at $target: $describe"
 say "use it with --rootfs $target"

@@ -15,33 +15,20 @@ set -euo pipefail
 SUITE=bookworm
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
-me=$(basename "$0")
-die() {
-  echo "$me: $*" >&2
-  exit 1
-}
-say() { echo "$me: $*" >&2; }
+# lib.sh provides $me, $repo, die, say, choose_target, refuse_existing_target, require_root,
+# make_work_dir and install_work_dir: the steps these scripts share, and the reasons for them.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # --- Where to build --------------------------------------------------------------------------
-repo=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -gt 1 ]; then die "usage: [MIRROR=url] $me [TARGET]  (default: $repo/rootfs)"; fi
-target=${1:-${CTR_ROOTFS:-$repo/rootfs}}
-case $target in /*) ;; *) target=$PWD/$target ;; esac # absolute: the runtime's --rootfs wants one
-while [ "$target" != / ] && [ "${target%/}" != "$target" ]; do target=${target%/}; done
-
-# Never overwrite: the runtime reuses whatever is there, so deleting is left to a human.
-if [ -e "$target" ] || [ -L "$target" ]; then
-  if ! [ -d "$target" ] || [ -n "$(ls -A "$target")" ]; then
-    die "$target already exists and is not empty: delete it (sudo rm -rf $target) or give another path"
-  fi
-fi
+choose_target "${1:-}"
+refuse_existing_target
 command -v debootstrap >/dev/null || die "debootstrap is not installed: sudo apt-get install debootstrap"
-[ "$(id -u)" -eq 0 ] || die "run me as root (sudo $0 ${1:-}): debootstrap installs packages as root"
+require_root "debootstrap installs packages as root" "${1:-}"
 
 # --- Temporary directory, removed if anything fails ------------------------------------------
-# The rootfs is built in a directory beside TARGET and renamed into place only when complete.
-# A rename within one filesystem is atomic, so TARGET is either absent or finished; never a
-# half-installed tree that the runtime would then reuse forever.
+# The rootfs is built beside TARGET and renamed into place only when complete (lib.sh says why).
 work=""
 cleanup() {
   if [ -z "$work" ]; then return; fi
@@ -55,9 +42,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP # Ctrl-C too: exiting runs the EXIT trap above
-mkdir -p "$(dirname "$target")"
-work=$(mktemp -d "$target.partial-XXXXXX")
-chmod 0755 "$work" # mktemp makes it 0700; a / that only root may enter would surprise
+make_work_dir
 
 # --- Install ---------------------------------------------------------------------------------
 # debootstrap picks this machine's architecture (dpkg --print-architecture) by itself.
@@ -75,9 +60,7 @@ fi
 # resolves inside the container; seen from the host it may point nowhere, and -e would say no.
 [ -L "$work/bin/sh" ] || [ -e "$work/bin/sh" ] || die "debootstrap finished but left no /bin/sh: not a usable rootfs"
 
-if [ -d "$target" ]; then rmdir "$target"; fi # an empty directory was allowed: make room
-mv "$work" "$target"
-work="" # renamed into place: nothing left to clean up
+install_work_dir
 
 say "rootfs ready at $target: Debian $SUITE minbase from $MIRROR"
 say "use it with --rootfs $target"

@@ -11,27 +11,16 @@
 # Run as root: the image's files belong to root and other users, and only root can keep that.
 set -euo pipefail
 
-me=$(basename "$0")
-die() {
-  echo "$me: $*" >&2
-  exit 1
-}
-say() { echo "$me: $*" >&2; }
+# lib.sh provides $me, $repo, die, say, choose_target, refuse_existing_target, require_root,
+# make_work_dir and install_work_dir: the steps these scripts share, and the reasons for them.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # --- Where to build, from what ---------------------------------------------------------------
-repo=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -gt 2 ]; then die "usage: $me [TARGET] [IMAGE]  (defaults: $repo/rootfs alpine:3.20)"; fi
-target=${1:-${CTR_ROOTFS:-$repo/rootfs}}
+choose_target "${1:-}"
 image=${2:-${IMAGE:-alpine:3.20}}
-case $target in /*) ;; *) target=$PWD/$target ;; esac # absolute: the runtime's --rootfs wants one
-while [ "$target" != / ] && [ "${target%/}" != "$target" ]; do target=${target%/}; done
-
-# Never overwrite: the runtime reuses whatever is there, so deleting is left to a human.
-if [ -e "$target" ] || [ -L "$target" ]; then
-  if ! [ -d "$target" ] || [ -n "$(ls -A "$target")" ]; then
-    die "$target already exists and is not empty: delete it (sudo rm -rf $target) or give another path"
-  fi
-fi
+refuse_existing_target
 
 if command -v docker >/dev/null; then
   engine=docker
@@ -40,12 +29,10 @@ elif command -v podman >/dev/null; then
 else
   die "neither docker nor podman is installed: use alpine.sh, busybox.sh or debootstrap.sh instead"
 fi
-[ "$(id -u)" -eq 0 ] || die "run me as root (sudo $0 ${1:-} ${2:-}): unpacking must keep the files' owners"
+require_root "unpacking must keep the files' owners" "${1:-}" "${2:-}"
 
 # --- Temporary directory and container, removed if anything fails ----------------------------
-# The rootfs is built in a directory beside TARGET and renamed into place only when complete.
-# A rename within one filesystem is atomic, so TARGET is either absent or finished; never a
-# half-unpacked tree that the runtime would then reuse forever.
+# The rootfs is built beside TARGET and renamed into place only when complete (lib.sh says why).
 work="" container=""
 cleanup() {
   if [ -n "$container" ]; then "$engine" rm "$container" >/dev/null || true; fi
@@ -53,9 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP # Ctrl-C too: exiting runs the EXIT trap above
-mkdir -p "$(dirname "$target")"
-work=$(mktemp -d "$target.partial-XXXXXX")
-chmod 0755 "$work" # mktemp makes it 0700; a / that only root may enter would surprise
+make_work_dir
 
 # --- Create (never start) a container, export its filesystem ---------------------------------
 say "creating a container from $image with $engine (pulls the image if needed)"
@@ -82,9 +67,7 @@ if ! [ -L "$work/bin/sh" ] && ! [ -e "$work/bin/sh" ]; then
   say "note: $image has no /bin/sh: the runtime refuses that as its default rootfs; use --rootfs"
 fi
 
-if [ -d "$target" ]; then rmdir "$target"; fi # an empty directory was allowed: make room
-mv "$work" "$target"
-work="" # renamed into place: nothing left to clean up
+install_work_dir
 
 say "rootfs ready at $target: the filesystem of $image, exported with $engine"
 say "use it with --rootfs $target"
