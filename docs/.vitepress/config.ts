@@ -23,7 +23,11 @@ export default defineConfig({
       },
       {
         text: 'Steps',
-        items: [{ text: '01 · PID namespace', link: '/steps/01-pid-namespace' }],
+        items: [
+          { text: '01 · PID namespace', link: '/steps/01-pid-namespace' },
+          { text: '02 · UTS and IPC namespaces', link: '/steps/02-uts' },
+          { text: '03 · Mount namespace and pivot_root', link: '/steps/03-mount-pivot-root' },
+        ],
       },
     ],
   },

@@ -4,15 +4,24 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { run, startContainer } from './cli.js';
+import { type RunningContainer, run, startContainer } from './cli.js';
 import { waitForDescendant } from './kernel.js';
 
-/** The host pid of the container's `sleep <seconds>` (unique seconds tell tests apart). */
-export async function findSleep(runtimePid: number, seconds: number): Promise<number> {
-  return waitForDescendant(
-    runtimePid,
+/**
+ * The host pid of the container's `sleep <seconds>` (unique seconds tell tests apart). Fails at
+ * once, with the runtime's stderr, if the container ends before the sleep shows up.
+ */
+export async function sleepIn(container: RunningContainer, seconds: number): Promise<number> {
+  const found = waitForDescendant(
+    container.runtime.pid as number,
     (cmdline) => /(^|\/)sleep$/.test(cmdline[0] ?? '') && cmdline[1] === String(seconds),
   );
+  const ended = container.result.then((result) => {
+    throw new Error(
+      `the container ended (exit ${result.exitCode}) before "sleep ${seconds}" ran: ${result.stderr.trim()}`,
+    );
+  });
+  return Promise.race([found, ended]);
 }
 
 export function cliContract(step: string): void {
@@ -52,7 +61,7 @@ export function cliContract(step: string): void {
 
     it('exits 128+N when the command is killed by signal N', async () => {
       const container = startContainer(step, ['sleep', '3101']);
-      const sleep = await findSleep(container.runtime.pid as number, 3101);
+      const sleep = await sleepIn(container, 3101);
       process.kill(sleep, 'SIGKILL');
       expect((await container.result).exitCode).toBe(137);
     });
@@ -72,7 +81,7 @@ export function cliContract(step: string): void {
 
     it('hands the command no file descriptors but 0, 1 and 2', async () => {
       const container = startContainer(step, ['sleep', '3102']);
-      const sleep = await findSleep(container.runtime.pid as number, 3102);
+      const sleep = await sleepIn(container, 3102);
       const fds = readdirSync(`/proc/${sleep}/fd`).map(Number);
       process.kill(sleep, 'SIGKILL');
       await container.result;

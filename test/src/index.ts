@@ -7,6 +7,6 @@ export {
   run,
   startContainer,
 } from './cli.js';
-export { cliContract, findSleep } from './contract.js';
+export { cliContract, sleepIn } from './contract.js';
 export { childrenOf, hostMountPoints, type NamespaceKind, namespaceOf, waitForDescendant } from './kernel.js';
 export { requireRoot } from './root.js';

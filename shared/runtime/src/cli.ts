@@ -44,6 +44,15 @@ export function buildProgram(step: Step): Command {
   return program;
 }
 
+/**
+ * pnpm passes the `--` of `pnpm start -- --hostname box sh` on to the script. A `--` right after
+ * `start` is dropped so that options after it still count; a `--` after options keeps its usual
+ * meaning (`start --hostname box -- sh`).
+ */
+export function dropPnpmSeparator(argv: readonly string[]): readonly string[] {
+  return argv[2] === 'start' && argv[3] === '--' ? [...argv.slice(0, 3), ...argv.slice(4)] : argv;
+}
+
 /** Parses argv, runs the container and returns the exit code; never throws. */
 export async function runCli(step: Step, entry: string, argv: readonly string[]): Promise<number> {
   const program = buildProgram(step);
@@ -59,7 +68,7 @@ export async function runCli(step: Step, entry: string, argv: readonly string[])
     });
   });
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(dropPnpmSeparator(argv));
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -27,8 +27,9 @@ export type Flags = Readonly<Record<string, unknown>>;
  * step N is step N-1's list plus one feature, so a step's new code is its feature and nothing else.
  *
  * Order of the hooks, host side (H) and inside the container's init (C):
- *   H flags -> H configure -> H create -> H aroundSpawn(spawn init) -> C unshare(namespaces)
- *   -> H attach(pid) -> C setup -> C exec(command) -> H (wait) -> H clean-up, in reverse.
+ *   H flags -> H configure -> H create -> H aroundSpawn(spawn init) -> H spawned(pid)
+ *   -> C unshare(namespaces) -> H attach(pid) -> C setup -> C exec(command) -> H (wait)
+ *   -> H exited -> H clean-up, in reverse.
  *
  * Hooks are written as methods so a Feature<{ hostname: string }> fits in a Feature[] list.
  */
@@ -46,10 +47,14 @@ export interface Feature<Config = unknown> {
   create?(config: Config, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
   /** Host: wraps the spawn of the init, for what must be true of the init from its birth. */
   aroundSpawn?(spawn: () => ChildProcess): ChildProcess;
+  /** Host: the init exists and waits for its spec, before it unshares anything (cgroups join here). */
+  spawned?(config: Config, pid: number, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
   /** Host: the init exists and has unshared its namespaces, and nothing of the user's has run. */
   attach?(config: Config, pid: number, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
   /** Container: runs inside the init, in the new namespaces, before the command is exec'd. */
   setup?(config: Config, spec: ContainerSpec): void;
+  /** Host: the container has ended; report what the kernel recorded, before clean-up removes it. */
+  exited?(config: Config, spec: ContainerSpec, log: (line: string) => void): void;
 }
 // #endregion feature
 

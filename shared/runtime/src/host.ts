@@ -5,9 +5,11 @@
  *   create      host resources: cgroup, network lease... each registers its undo
  *   spawn       the init, this same program re-executed as `<entry> init`, inside whatever
  *               namespaces must hold from birth (the PID namespace)
+ *   spawned     the init waits for its spec: put it where it must be before it runs anything
  *   attach      the init has unshared its namespaces and waits; host work that needs its pid
  *   go          the init sets up the container and execs the command
  *   wait        the command's exit status becomes ours
+ *   exited      features report what the kernel recorded (an OOM kill, say)
  *   clean up    in reverse, always: on success, on error, on SIGINT/SIGTERM
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -93,6 +95,9 @@ export async function startContainer(step: Step, options: StartOptions): Promise
       }
     });
 
+    for (const feature of step.features) {
+      await feature.spawned?.(spec.features[feature.name], init.pid as number, spec, cleanup);
+    }
     const channel = new HostChannel(init.stdio[3] as Duplex);
     channel.send({ type: 'spec', spec });
     const first = await Promise.race([channel.next(), spawnFailed]);
@@ -108,6 +113,7 @@ export async function startContainer(step: Step, options: StartOptions): Promise
     }
     const status = await exited;
     channel.close();
+    for (const feature of step.features) feature.exited?.(spec.features[feature.name], spec, options.log);
 
     if (last?.type === 'error') {
       options.log(last.message);
@@ -169,6 +175,7 @@ export function containerEnv(assignments: readonly string[], host: NodeJS.Proces
   return [...env].map(([key, value]) => `${key}=${value}`);
 }
 
+// #region spawn-init
 function spawnInit(step: Step, entry: string): ChildProcess {
   const spawnPlain = (): ChildProcess =>
     // process.execArgv carries loaders such as `--import tsx`, so the init runs the same code.
@@ -182,3 +189,4 @@ function spawnInit(step: Step, entry: string): ChildProcess {
   );
   return wrapped();
 }
+// #endregion spawn-init

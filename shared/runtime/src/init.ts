@@ -29,6 +29,7 @@ export function runInit(step: Step): never {
     // running unsupervised. The setting survives execve, so it also covers the command.
     prctl(PR_SET_PDEATHSIG, constants.signals.SIGKILL);
 
+    // #region unshare-setup
     const { spec } = channel.receive('spec');
     const namespaces = step.features.reduce((all, feature) => all | (feature.namespaces ?? 0), 0);
     if (namespaces !== 0) unshare(namespaces);
@@ -38,6 +39,7 @@ export function runInit(step: Step): never {
 
     for (const feature of step.features) feature.setup?.(spec.features[feature.name], spec);
     execCommand(spec.args, spec.env);
+    // #endregion unshare-setup
   } catch (error) {
     const { message, exitCode } = describeFailure(error);
     try {

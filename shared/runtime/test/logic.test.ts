@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildProgram } from '../src/cli.js';
+import { buildProgram, dropPnpmSeparator } from '../src/cli.js';
 import { Cleanup, containerEnv, defineFeature, defineStep, resolveCommand } from '../src/index.js';
 
 describe('containerEnv', () => {
@@ -91,6 +91,13 @@ describe('the start command line', () => {
 
   it('accepts -- before the command, as pnpm passes it', () => {
     expect(parse(['--', '/bin/echo', 'hi']).command).toEqual(['/bin/echo', 'hi']);
+  });
+
+  it("drops pnpm's -- right after start, so options after it still count", () => {
+    const argv = dropPnpmSeparator(['node', 'ctr', 'start', '--', '--hostname', 'box', 'hostname']);
+    expect(argv).toEqual(['node', 'ctr', 'start', '--hostname', 'box', 'hostname']);
+    expect(parse(argv.slice(3) as string[])).toMatchObject({ command: ['hostname'], flags: { hostname: 'box' } });
+    expect(dropPnpmSeparator(['node', 'ctr', 'start', '--hostname', 'box', '--', 'sh'])).toHaveLength(7);
   });
 
   it('adds the flags of every feature of the step', () => {

@@ -1,6 +1,6 @@
 /** What step 01 promises, checked on the real kernel; every later step's suite runs these too. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { findSleep, namespaceOf, run, startContainer } from '@ctr/testkit';
+import { namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 
 export function pidNamespaceProperties(step: string): void {
@@ -11,7 +11,7 @@ export function pidNamespaceProperties(step: string): void {
 
     it("puts the command in a PID namespace other than the host's", async () => {
       const container = startContainer(step, ['sleep', '3111']);
-      const sleep = await findSleep(container.runtime.pid as number, 3111);
+      const sleep = await sleepIn(container, 3111);
       const inside = namespaceOf(sleep, 'pid');
       process.kill(sleep, 'SIGKILL');
       await container.result;

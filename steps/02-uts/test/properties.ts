@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { findSleep, namespaceOf, run, startContainer } from '@ctr/testkit';
+import { namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 
 export function utsNamespaceProperties(step: string): void {
@@ -30,7 +30,7 @@ export function utsNamespaceProperties(step: string): void {
 
     it("puts the command in UTS and IPC namespaces other than the host's", async () => {
       const container = startContainer(step, ['sleep', '3201']);
-      const sleep = await findSleep(container.runtime.pid as number, 3201);
+      const sleep = await sleepIn(container, 3201);
       const inside = { uts: namespaceOf(sleep, 'uts'), ipc: namespaceOf(sleep, 'ipc') };
       process.kill(sleep, 'SIGKILL');
       await container.result;

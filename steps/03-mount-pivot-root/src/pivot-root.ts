@@ -30,6 +30,7 @@ import {
 } from '@ctr/syscalls';
 import { type MountStep, mountPlan } from './mount-plan.js';
 
+// #region enter
 export function enterRootfs(rootfs: string): void {
   mount(null, '/', null, MS_REC | MS_PRIVATE);
   const root = realpathSync(rootfs);
@@ -44,7 +45,9 @@ export function enterRootfs(rootfs: string): void {
   umount2('.', MNT_DETACH);
   chdir('/');
 }
+// #endregion enter
 
+// #region apply
 function applyMountStep(root: string, step: MountStep): void {
   switch (step.kind) {
     case 'mount': {
@@ -64,8 +67,9 @@ function applyMountStep(root: string, step: MountStep): void {
       const target = existing(root, step.target);
       if (!target) return;
       mount(target, target, null, MS_BIND | MS_REC);
-      // A bind mount takes its flags from the first mount(2) only: read-only needs a remount.
-      mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC);
+      // A bind mount ignores MS_RDONLY on creation: read-only takes a remount, which changes this
+      // one mount only (MS_REC means nothing to a remount). /proc/sys has nothing mounted below.
+      mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
       return;
     }
     case 'mask': {
@@ -77,7 +81,9 @@ function applyMountStep(root: string, step: MountStep): void {
     }
   }
 }
+// #endregion apply
 
+// #region inside
 /**
  * The host path of `path` inside the rootfs, created as `kind`, and proven to stay inside: a
  * rootfs is untrusted input, and a symlink such as /proc -> /etc would otherwise put the mount
@@ -106,3 +112,4 @@ function existing(root: string, path: string): string | null {
   }
   return `${root}${path}`;
 }
+// #endregion inside

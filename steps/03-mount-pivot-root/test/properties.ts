@@ -4,7 +4,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultRootfsPath } from '@ctr/rootfs';
-import { findSleep, hostMountPoints, namespaceOf, run, startContainer } from '@ctr/testkit';
+import { hostMountPoints, namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
@@ -23,7 +23,7 @@ export function mountNamespaceProperties(step: string): void {
 
     it("puts the command in a mount namespace other than the host's", async () => {
       const container = startContainer(step, start(['sleep', '3301']));
-      const sleep = await findSleep(container.runtime.pid as number, 3301);
+      const sleep = await sleepIn(container, 3301);
       const inside = namespaceOf(sleep, 'mnt');
       process.kill(sleep, 'SIGKILL');
       await container.result;
@@ -52,19 +52,29 @@ export function mountNamespaceProperties(step: string): void {
       expect(mountPoints.filter((point) => !/^\/(proc|dev|sys)(\/|$)/.test(point) && point !== '/')).toEqual([]);
     });
 
-    it('keeps mounts made inside out of the host, while it runs and after', async () => {
-      const before = hostMountPoints();
-      const container = startContainer(
-        step,
-        start(['/bin/sh', '-c', 'mount -t tmpfs none /tmp && echo mounted && sleep 3302']),
-      );
-      const sleep = await findSleep(container.runtime.pid as number, 3302);
-      while (!container.stdout().includes('mounted')) await new Promise((resolve) => setTimeout(resolve, 20));
-      const during = hostMountPoints();
-      process.kill(sleep, 'SIGKILL');
-      await container.result;
-      expect(during.filter((point) => point.startsWith(rootfs))).toEqual([]);
-      expect(hostMountPoints()).toEqual(before);
+    it('keeps mounts made inside out of the host, while it runs and after, even on a shared mount', async () => {
+      // systemd makes / a shared mount, and a mount namespace copied from it stays a peer: mounts
+      // would propagate back. This machine's / may be private already, so the test brings its own
+      // shared mount and puts the rootfs on it; without MS_PRIVATE the host sees the mounts.
+      const shared = mkdtempSync(join(tmpdir(), 'ctr-shared-'));
+      execFileSync('mount', ['-t', 'tmpfs', 'ctr-shared', shared]);
+      try {
+        execFileSync('mount', ['--make-shared', shared]);
+        cpSync(rootfs, join(shared, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+        const before = hostMountPoints();
+        const script = 'mount -t tmpfs none /tmp && echo mounted && sleep 3302';
+        const container = startContainer(step, ['--rootfs', join(shared, 'rootfs'), '/bin/sh', '-c', script]);
+        const sleep = await sleepIn(container, 3302);
+        while (!container.stdout().includes('mounted')) await new Promise((resolve) => setTimeout(resolve, 20));
+        const during = hostMountPoints().filter((point) => point.startsWith(`${shared}/`));
+        process.kill(sleep, 'SIGKILL');
+        await container.result;
+        expect(during).toEqual([]);
+        expect(hostMountPoints()).toEqual(before);
+      } finally {
+        execFileSync('umount', ['--lazy', shared]);
+        rmSync(shared, { recursive: true, force: true });
+      }
     });
 
     it('mounts a /proc of its own: ps lists only the container', async () => {
