@@ -59,6 +59,8 @@ export interface RunningContainer {
   result: Promise<RunResult>;
   /** Output so far, for waiting on a container to reach some point. */
   stdout(): string;
+  /** Resolves once stdout contains `text`; fails with stderr if the container ends first. */
+  waitForOutput(text: string): Promise<void>;
 }
 
 /** Starts `<cli> start ...args` and returns at once, for tests that act while it runs. */
@@ -97,7 +99,17 @@ export function startContainer(step: string, args: readonly string[], options: R
       resolve({ exitCode, stdout, stderr });
     });
   });
-  return { runtime, result, stdout: () => stdout };
+  const waitForOutput = (text: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (stdout.includes(text)) resolve();
+        else if (runtime.exitCode !== null || runtime.signalCode !== null)
+          reject(new Error(`the container ended before printing "${text}": ${stderr.trim()}`));
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+  return { runtime, result, stdout: () => stdout, waitForOutput };
 }
 
 /** Runs `<cli> start ...args` to the end. */

@@ -1,4 +1,13 @@
 export {
+  type CgroupDirs,
+  cgroupCounter,
+  cgroupCpuMicros,
+  cgroupDirsOf,
+  containerCgroupDirs,
+  containerPid1,
+  controllerDir,
+} from './cgroups.js';
+export {
   cliUnderTest,
   REPO,
   type RunningContainer,

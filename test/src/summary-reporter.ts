@@ -7,14 +7,19 @@ import type { Reporter, TestModule } from 'vitest/node';
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: readonly TestModule[]): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
+    const skipped: string[] = [];
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') counts.passed++;
         else if (state === 'failed') counts.failed++;
-        else counts.skipped++;
+        else {
+          counts.skipped++;
+          skipped.push(`  skipped: [${module.project.name}] ${test.fullName}`);
+        }
       }
     }
+    if (skipped.length > 0) process.stdout.write(`\n${skipped.join('\n')}\n`);
     process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
   }
 }

@@ -13,6 +13,8 @@ export function suiteConfig(name: string) {
       // Real containers: a start is ~0.3 s under tsx; a limit is a hang detector, not a benchmark.
       testTimeout: 60_000,
       hookTimeout: 120_000,
+      // Used when one package runs alone (`pnpm --filter NN test`); the top config has its own.
+      reporters: ['default', fileURLToPath(new URL('./summary-reporter.ts', import.meta.url))],
     },
   });
 }

@@ -1,0 +1,180 @@
+/**
+ * Limits on what the container may use: memory, number of tasks, CPU time.
+ *
+ * Host side: a cgroup per container, `<parent>/ctr/<id>` in each hierarchy that has a controller
+ * we need, the init moved in while it still waits for its spec, the limits written before it
+ * execs the command, and the directory removed when the container is gone. Container side: a cgroup
+ * namespace, unshared after the move, so /proc/self/cgroup inside shows `/`.
+ */
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defineFeature, RuntimeError } from '@ctr/runtime';
+import { CLONE_NEWCGROUP } from '@ctr/syscalls';
+import { CONTROLLERS, type Hierarchy, type Joined, type Layout, readLayout } from './layout.js';
+import {
+  type Controller,
+  type Limits,
+  limitFiles,
+  oomCounter,
+  parseCpus,
+  parseMemory,
+  parsePidsLimit,
+} from './limits.js';
+
+/** The project's own group in each hierarchy; every container's cgroup is a child of it. */
+export const PARENT = 'ctr';
+
+export interface CgroupConfig {
+  limits: Limits;
+  /** The container's cgroup directory for each controller it is in. */
+  dirs: Partial<Record<Joined, string>>;
+  layout: Layout;
+}
+
+/**
+ * v2's no-internal-processes rule: a cgroup that holds processes cannot pass controllers to its
+ * children, and the runtime's own cgroup (a login session, a service) always holds some. So on v2
+ * the parent hangs off the root, which is exempt, as docker's cgroupfs driver does. v1 has no such
+ * rule: the parent nests in the runtime's own cgroup and stays inside whatever limits it is under.
+ */
+export function containerDir(hierarchy: Hierarchy, id: string): string {
+  const base = hierarchy.version === 2 ? hierarchy.mountPoint : join(hierarchy.mountPoint, hierarchy.ownCgroup);
+  return join(base, PARENT, id);
+}
+
+export const cgroups = defineFeature<CgroupConfig>({
+  name: 'cgroups',
+  namespaces: CLONE_NEWCGROUP,
+  flags(command) {
+    command
+      .option('--memory <size>', 'memory limit, swap included: 100m, 1g, or bytes')
+      .option('--pids-limit <n>', 'most processes and threads at once')
+      .option('--cpus <n>', 'CPU time, in CPUs: 0.5 is half of one CPU');
+  },
+  configure(flags, spec) {
+    const limits: Limits = {};
+    if (flags.memory !== undefined) limits.memory = parseMemory(flags.memory as string);
+    if (flags.pidsLimit !== undefined) limits.pids = parsePidsLimit(flags.pidsLimit as string);
+    if (flags.cpus !== undefined) limits.cpus = parseCpus(flags.cpus as string, availableParallelism());
+    const layout = readLayout();
+    const wanted: Record<keyof Limits, Controller> = { memory: 'memory', pids: 'pids', cpus: 'cpu' };
+    for (const [flag, controller] of Object.entries(wanted) as [keyof Limits, Controller][]) {
+      if (limits[flag] !== undefined && !layout[controller]) {
+        throw new RuntimeError(
+          `the ${controller} controller is not available on this machine (neither a v1 hierarchy nor in cgroup2's cgroup.controllers), so --${flag === 'pids' ? 'pids-limit' : flag} cannot be enforced`,
+        );
+      }
+    }
+    const dirs: CgroupConfig['dirs'] = {};
+    for (const controller of CONTROLLERS) {
+      const hierarchy = layout[controller];
+      if (hierarchy) dirs[controller] = containerDir(hierarchy, spec.id);
+    }
+    return { limits, dirs, layout };
+  },
+  create({ dirs, layout }, _spec, cleanup) {
+    const unique = [...new Set(Object.values(dirs))];
+    enableV2Controllers(layout);
+    for (const dir of unique) {
+      mkdirSync(dir, { recursive: true });
+      cleanup.defer(`remove the cgroup ${dir}`, () => removeCgroup(dir));
+    }
+  },
+  spawned({ dirs }, pid) {
+    // The init waits for its spec: moved now, before it unshares its cgroup namespace, the
+    // namespace's root is the container's cgroup. Its children will inherit the cgroup.
+    for (const dir of new Set(Object.values(dirs))) writeCgroupFile(join(dir, 'cgroup.procs'), String(pid));
+  },
+  attach({ limits, dirs, layout }) {
+    // The limits take effect now, right before the init is told to go on and exec the command:
+    // the command never runs without them. Not earlier, because the init is a Node process with
+    // a dozen threads, and pids.max counts threads: a low --pids-limit would starve the init.
+    const versionOf = (controller: Controller) => layout[controller]?.version ?? 2;
+    for (const { controller, file, value, optional } of limitFiles(limits, versionOf)) {
+      writeCgroupFile(join(dirs[controller] as string, file), value, optional);
+    }
+  },
+  exited({ dirs, layout, limits }, _spec, log) {
+    const memory = layout.memory;
+    if (!memory || !dirs.memory) return;
+    const { file, key } = oomCounter(memory.version);
+    const kills = readCounter(join(dirs.memory, file), key);
+    if (kills > 0) {
+      const limit = limits.memory === undefined ? '' : ` of ${limits.memory / 1024 ** 2} MiB`;
+      log(
+        `the container ran out of memory: the kernel's OOM killer killed ${kills} process(es) (memory limit${limit}, ${file} ${key})`,
+      );
+    }
+  },
+});
+
+/** v2: a controller works in a cgroup only if every ancestor lists it in cgroup.subtree_control. */
+function enableV2Controllers(layout: Layout): void {
+  const v2 = (['memory', 'pids', 'cpu'] as const).filter((c) => layout[c]?.version === 2);
+  const mountPoint = v2.length > 0 ? layout[v2[0] as Controller]?.mountPoint : undefined;
+  if (!mountPoint) return;
+  mkdirSync(join(mountPoint, PARENT), { recursive: true });
+  for (const dir of [mountPoint, join(mountPoint, PARENT)]) {
+    writeCgroupFile(join(dir, 'cgroup.subtree_control'), v2.map((c) => `+${c}`).join(' '));
+  }
+}
+
+function writeCgroupFile(path: string, value: string, optional = false): void {
+  try {
+    writeFileSync(path, value);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (optional && code === 'ENOENT') return;
+    const hint =
+      code === 'EBUSY' && path.endsWith('subtree_control')
+        ? ': processes live in that cgroup, and v2 lets only leaf cgroups (or the root) hold them'
+        : '';
+    throw new RuntimeError(`cannot write "${value}" to ${path} (${code})${hint}`, undefined, { cause: error });
+  }
+}
+
+function readCounter(path: string, key: string): number {
+  try {
+    const line = readFileSync(path, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${key} `));
+    return Number(line?.split(' ')[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * rmdir(2) of a cgroup fails with EBUSY while any task is in it. When the container's PID 1
+ * exits the kernel kills the rest of its PID namespace, but they take a moment to go; a
+ * process that escaped the namespace (it cannot, here) would be killed too.
+ */
+async function removeCgroup(dir: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    let tasks: number[];
+    try {
+      tasks = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // already gone
+      throw error;
+    }
+    for (const pid of tasks) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    if (tasks.length === 0) {
+      try {
+        rmdirSync(dir);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EBUSY') throw error;
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`${dir} still holds tasks ${tasks.join(' ')} after 10 s`);
+    await sleep(10);
+  }
+}

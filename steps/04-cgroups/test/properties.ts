@@ -1,0 +1,180 @@
+/** What step 04 promises, checked on the real kernel with the cgroups' own counters. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  cgroupCounter,
+  cgroupCpuMicros,
+  cgroupDirsOf,
+  containerCgroupDirs,
+  containerPid1,
+  controllerDir,
+  type RunningContainer,
+  run,
+  startContainer,
+} from '@ctr/testkit';
+import { describe, expect, it } from 'vitest';
+import { describeLayout, readLayout } from '../src/layout.js';
+
+/** PID 1 of a container that has printed `ready` (so it is the command, not the runtime's init). */
+async function readyPid1(container: RunningContainer): Promise<number> {
+  await container.waitForOutput('ready');
+  const pid = containerPid1(container.runtime.pid as number);
+  if (pid === null) throw new Error('the container printed "ready" but has no PID 1 below the runtime');
+  return pid;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function cgroupProperties(step: string): void {
+  describe(`step ${step}: cgroups`, () => {
+    it('OOM-kills an allocation past --memory (137), says so from the OOM counter, and removes the cgroup', async () => {
+      // sh prints, waits for the test to note its cgroups, then becomes dd, which allocates 100 MiB.
+      const container = startContainer(step, [
+        '--memory',
+        '50m',
+        '/bin/sh',
+        '-c',
+        'echo ready; sleep 1; exec dd if=/dev/zero of=/dev/null bs=100M count=1',
+      ]);
+      const dirs = containerCgroupDirs(cgroupDirsOf(await readyPid1(container)));
+      const result = await container.result;
+      expect(result.exitCode).toBe(137);
+      expect(result.stderr).toMatch(/out of memory|OOM/i);
+      for (const dir of dirs) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
+    });
+
+    it('lets an allocation under --memory through', async () => {
+      const result = await run(step, ['--memory', '50m', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=20M', 'count=1']);
+      expect(result.exitCode).toBe(0);
+      expect(result.stderr).not.toMatch(/out of memory|OOM/i);
+    });
+
+    it('reads the OOM counter rather than guessing from 137: SIGKILL from outside is not called an OOM', async () => {
+      const container = startContainer(step, ['--memory', '50m', '/bin/sh', '-c', 'echo ready; exec sleep 3401']);
+      process.kill(await readyPid1(container), 'SIGKILL');
+      const result = await container.result;
+      expect(result.exitCode).toBe(137);
+      expect(result.stderr).not.toMatch(/out of memory|OOM/i);
+    });
+
+    it('holds a fork bomb at --pids-limit 20, keeps the host usable, and removes the cgroup after SIGKILL', async () => {
+      // PID 1 starts the bomb, then becomes sleep: once the limit is reached it could not fork either.
+      const bomb = 'echo ready; b() { b | b & }; b; exec sleep 3406';
+      const container = startContainer(step, ['--pids-limit', '20', '/bin/sh', '-c', bomb]);
+      const pid1 = await readyPid1(container);
+      const dirs = cgroupDirsOf(pid1);
+      const pids = controllerDir(dirs, 'pids');
+      let most = 0;
+      for (let i = 0; i < 20; i++) {
+        most = Math.max(most, Number(readFileSync(join(pids, 'pids.current'), 'utf8')));
+        await sleep(50);
+      }
+      const hostStillForks = spawnSync('/bin/true').status === 0;
+      const refusedForks = cgroupCounter(join(pids, 'pids.events'), 'max');
+      const max = readFileSync(join(pids, 'pids.max'), 'utf8').trim();
+      process.kill(pid1, 'SIGKILL');
+      const result = await container.result;
+      expect(max).toBe('20');
+      expect(most).toBeLessThanOrEqual(20);
+      expect(refusedForks).toBeGreaterThan(0);
+      expect(hostStillForks).toBe(true);
+      expect(result.exitCode).toBe(137);
+      for (const dir of containerCgroupDirs(dirs)) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
+    });
+
+    it('gives a busy loop about half a CPU under --cpus 0.5, by the cgroup CPU counter', async () => {
+      const container = startContainer(step, ['--cpus', '0.5', '/bin/sh', '-c', 'echo ready; while :; do :; done']);
+      const pid1 = await readyPid1(container);
+      const dirs = cgroupDirsOf(pid1);
+      await sleep(300);
+      const [cpu0, wall0] = [cgroupCpuMicros(dirs), performance.now()];
+      await sleep(3000);
+      const [cpu1, wall1] = [cgroupCpuMicros(dirs), performance.now()];
+      process.kill(pid1, 'SIGKILL');
+      await container.result;
+      const share = (cpu1 - cpu0) / ((wall1 - wall0) * 1000);
+      // The quota caps it at 0.5; other tests on a 2-core machine may take some of it.
+      expect(share).toBeGreaterThan(0.25);
+      expect(share).toBeLessThan(0.6);
+    });
+
+    it('shows / as the container cgroup inside (cgroup namespace)', async () => {
+      const result = await run(step, ['--memory', '64m', 'cat', '/proc/self/cgroup']);
+      expect(result.exitCode).toBe(0);
+      const lines = result.stdout.trim().split('\n');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line).toMatch(/:\/$/);
+    });
+
+    it('runs the command inside the limits from its first instruction, even a low --pids-limit', async () => {
+      // The runtime's own init has several threads, and pids.max counts threads.
+      const result = await run(step, ['--pids-limit', '2', '/bin/sh', '-c', 'echo one; echo two']);
+      const container = startContainer(step, ['--pids-limit', '7', '/bin/sh', '-c', 'echo ready; exec sleep 3402']);
+      const pid1 = await readyPid1(container);
+      const max = readFileSync(join(controllerDir(cgroupDirsOf(pid1), 'pids'), 'pids.max'), 'utf8').trim();
+      process.kill(pid1, 'SIGKILL');
+      await container.result;
+      expect(result).toMatchObject({ exitCode: 0, stdout: 'one\ntwo\n' });
+      expect(max).toBe('7');
+    });
+
+    it('removes the cgroup when the runtime is interrupted (SIGINT, then SIGINT again to force it)', async () => {
+      const container = startContainer(step, ['--memory', '64m', '/bin/sh', '-c', 'echo ready; exec sleep 3403']);
+      const dirs = containerCgroupDirs(cgroupDirsOf(await readyPid1(container)));
+      container.runtime.kill('SIGINT'); // forwarded; sleep as PID 1 has no handler and ignores it
+      await sleep(200);
+      container.runtime.kill('SIGINT'); // asked twice: the runtime kills the container
+      const result = await container.result;
+      expect(result.exitCode).toBe(137);
+      for (const dir of dirs) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
+    });
+
+    it.each([
+      ['--memory', 'abc'],
+      ['--memory', '0'],
+      ['--pids-limit', '-1'],
+      ['--pids-limit', '0'],
+      ['--cpus', '0'],
+      ['--cpus', 'lots'],
+    ])('rejects %s %s with 125 and one line, before starting anything', async (flag, value) => {
+      const result = await run(step, [flag, value, '/bin/true']);
+      expect(result.exitCode).toBe(125);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toContain(flag);
+    });
+  });
+
+  // The layout decides where the cgroups go; each check names the layout it needs.
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  const kind = describeLayout(mountinfo);
+  const onV2 = readLayout().memory?.version === 2;
+  describe(`step ${step}: cgroup layout (this machine: ${kind})`, () => {
+    it.skipIf(!onV2)(
+      `v2 layout only (${onV2 ? `runs here: ${kind}` : `skipped here: memory is on cgroup v1, this machine is ${kind}`}): enables memory, pids and cpu in cgroup.subtree_control of the parents`,
+      async () => {
+        const container = startContainer(step, ['--memory', '64m', '/bin/sh', '-c', 'echo ready; exec sleep 3404']);
+        const dirs = cgroupDirsOf(await readyPid1(container));
+        const parent = join(dirs.v2 as string, '..');
+        const enabled = readFileSync(join(parent, 'cgroup.subtree_control'), 'utf8');
+        process.kill(containerPid1(container.runtime.pid as number) as number, 'SIGKILL');
+        await container.result;
+        for (const controller of ['memory', 'pids', 'cpu']) expect(enabled).toContain(controller);
+      },
+    );
+
+    it.skipIf(onV2)(
+      `v1 layout only (${onV2 ? 'skipped here: this machine is v2' : `runs here: ${kind}`}): nests the container's cgroups under the runtime's own`,
+      async () => {
+        const container = startContainer(step, ['--memory', '64m', '/bin/sh', '-c', 'echo ready; exec sleep 3405']);
+        const inside = cgroupDirsOf(await readyPid1(container));
+        const own = cgroupDirsOf(process.pid);
+        process.kill(containerPid1(container.runtime.pid as number) as number, 'SIGKILL');
+        await container.result;
+        for (const controller of ['memory', 'pids']) {
+          expect(inside.v1.get(controller)?.startsWith(`${own.v1.get(controller)?.replace(/\/$/, '')}/`)).toBe(true);
+        }
+      },
+    );
+  });
+}
