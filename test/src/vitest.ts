@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { defineProject } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 /** The vitest settings every package's suite shares; `name` labels its results. */
 export function suiteConfig(name: string) {
-  return defineProject({
+  return defineConfig({
     test: {
       name,
       include: ['test/**/*.test.ts'],
