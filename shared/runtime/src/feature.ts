@@ -15,7 +15,17 @@ export interface ContainerSpec {
   env: string[];
   /** Absolute path of the root filesystem, or null when no step uses one yet. */
   rootfs: string | null;
+  /** Host files to bind into the rootfs (resolv.conf, say); applied by the mount namespace step. */
+  binds: Bind[];
   features: Record<string, unknown>;
+}
+
+export interface Bind {
+  /** A host path. */
+  source: string;
+  /** Where it appears inside the container. */
+  target: string;
+  readonly: boolean;
 }
 
 /** The parsed `start` flags, as commander hands them over. */
@@ -35,8 +45,11 @@ export type Flags = Readonly<Record<string, unknown>>;
  */
 export interface Feature<Config = unknown> {
   readonly name: string;
-  /** Namespaces (CLONE_NEW* bits) the init unshares before anything of this feature's runs. */
-  readonly namespaces?: number;
+  /**
+   * Namespaces (CLONE_NEW* bits) the init unshares before anything of this feature's runs, given
+   * the feature's settings (`--net host` asks for none).
+   */
+  namespaces?(config: Config): number;
   /** True when the feature needs the root filesystem; until one does, --rootfs is not used. */
   readonly usesRootfs?: boolean;
   /** Adds this feature's docker-style flags to `start`. */
@@ -72,6 +85,13 @@ export function defineStep(step: { id: string; title: string; extends: Step | nu
     title: step.title,
     features: [...(step.extends?.features ?? []), ...step.adds],
   };
+}
+
+/** The namespaces all features of a step ask for, given their settings. */
+export function namespacesOf(features: readonly Feature[], settings: ContainerSpec['features']): number {
+  return features.reduce((all, feature) => {
+    return all | (feature.namespaces?.(settings[feature.name]) ?? 0);
+  }, 0);
 }
 
 export function defineFeature<Config>(feature: Feature<Config>): Feature<Config> {

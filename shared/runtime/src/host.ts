@@ -147,6 +147,7 @@ async function buildSpec(step: Step, options: StartOptions): Promise<ContainerSp
     args: options.command.length > 0 ? options.command : ['/bin/sh'],
     env: containerEnv(options.env),
     rootfs: usesRootfs ? await resolveRootfs(options.rootfs, options.log) : null,
+    binds: [],
     features: {},
   };
 }

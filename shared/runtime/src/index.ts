@@ -11,6 +11,7 @@ export {
 } from './errors.js';
 export { resolveCommand } from './exec.js';
 export {
+  type Bind,
   type ContainerSpec,
   defineFeature,
   defineStep,

@@ -13,7 +13,7 @@ import { PR_SET_PDEATHSIG, prctl, unshare } from '@ctr/syscalls';
 import { INIT_CHANNEL_FD, InitChannel } from './channel.js';
 import { describeFailure } from './errors.js';
 import { execCommand } from './exec.js';
-import type { Step } from './feature.js';
+import { type Step, namespacesOf } from './feature.js';
 
 export const INIT_COMMAND = 'init';
 
@@ -31,7 +31,7 @@ export function runInit(step: Step): never {
 
     // #region unshare-setup
     const { spec } = channel.receive('spec');
-    const namespaces = step.features.reduce((all, feature) => all | (feature.namespaces ?? 0), 0);
+    const namespaces = namespacesOf(step.features, spec.features);
     if (namespaces !== 0) unshare(namespaces);
 
     channel.send({ type: 'ready' });

@@ -22,7 +22,7 @@ export function validHostname(name: string): string {
  */
 export const utsNamespace = defineFeature<{ hostname: string }>({
   name: 'uts',
-  namespaces: CLONE_NEWUTS,
+  namespaces: () => CLONE_NEWUTS,
   flags(command) {
     command.option('--hostname <name>', "the container's hostname (default: its id)");
   },
@@ -41,5 +41,5 @@ export const utsNamespace = defineFeature<{ hostname: string }>({
  */
 export const ipcNamespace = defineFeature({
   name: 'ipc',
-  namespaces: CLONE_NEWIPC,
+  namespaces: () => CLONE_NEWIPC,
 });

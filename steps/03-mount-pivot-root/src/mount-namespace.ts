@@ -8,9 +8,9 @@ import { enterRootfs } from './pivot-root.js';
  */
 export const mountNamespace = defineFeature({
   name: 'mnt',
-  namespaces: CLONE_NEWNS,
+  namespaces: () => CLONE_NEWNS,
   usesRootfs: true,
   setup(_config, spec) {
-    enterRootfs(spec.rootfs as string);
+    enterRootfs(spec.rootfs as string, spec.binds);
   },
 });

@@ -3,6 +3,7 @@
  * builds from an OCI spec's "mounts", "maskedPaths" and "readonlyPaths". Each entry is applied
  * in order, under the rootfs, before pivot_root (see pivot-root.ts).
  */
+import type { Bind } from '@ctr/runtime';
 import { MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_STRICTATIME } from '@ctr/syscalls';
 
 export type MountStep =
@@ -10,6 +11,8 @@ export type MountStep =
   | { kind: 'mount'; fstype: string; target: string; flags: number; data?: string }
   /** A host file bound in, e.g. the /dev/null device node. */
   | { kind: 'bind-device'; device: string }
+  /** A host file or directory another feature asked for (spec.binds), e.g. resolv.conf. */
+  | { kind: 'bind'; source: string; target: string; readonly: boolean }
   | { kind: 'symlink'; target: string; pointsTo: string }
   /** Visible but unwritable: bound onto itself, then remounted read-only. */
   | { kind: 'read-only'; target: string }
@@ -61,4 +64,9 @@ export function mountPlan(): MountStep[] {
     // Read-only: /sys/kernel, /sys/power and friends would change the host's kernel.
     { kind: 'mount', fstype: 'sysfs', target: '/sys', flags: SAFE | MS_RDONLY },
   ];
+}
+
+/** A bind that another feature asked for, as a step of the plan; applied after the plan's own. */
+export function bindStep(bind: Bind): MountStep {
+  return { kind: 'bind', ...bind };
 }

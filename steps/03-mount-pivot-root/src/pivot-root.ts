@@ -15,7 +15,7 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, realpathSync, symlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { RuntimeError } from '@ctr/runtime';
+import { type Bind, RuntimeError } from '@ctr/runtime';
 import {
   chdir,
   MNT_DETACH,
@@ -28,14 +28,14 @@ import {
   pivotRoot,
   umount2,
 } from '@ctr/syscalls';
-import { type MountStep, mountPlan } from './mount-plan.js';
+import { type MountStep, bindStep, mountPlan } from './mount-plan.js';
 
 // #region enter
-export function enterRootfs(rootfs: string): void {
+export function enterRootfs(rootfs: string, binds: readonly Bind[] = []): void {
   mount(null, '/', null, MS_REC | MS_PRIVATE);
   const root = realpathSync(rootfs);
   mount(root, root, null, MS_BIND | MS_REC);
-  for (const step of mountPlan()) applyMountStep(root, step);
+  for (const step of [...mountPlan(), ...binds.map(bindStep)]) applyMountStep(root, step);
   chdir(root);
   try {
     pivotRoot('.', '.');
@@ -63,6 +63,12 @@ function applyMountStep(root: string, step: MountStep): void {
     case 'symlink':
       symlinkSync(step.pointsTo, inside(root, step.target, 'none'));
       return;
+    case 'bind': {
+      const target = inside(root, step.target, lstatSync(step.source).isDirectory() ? 'directory' : 'file');
+      mount(step.source, target, null, MS_BIND);
+      if (step.readonly) mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+      return;
+    }
     case 'read-only': {
       const target = existing(root, step.target);
       if (!target) return;
