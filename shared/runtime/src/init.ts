@@ -13,7 +13,7 @@ import { PR_SET_PDEATHSIG, prctl, unshare } from '@ctr/syscalls';
 import { INIT_CHANNEL_FD, InitChannel } from './channel.js';
 import { describeFailure } from './errors.js';
 import { execCommand } from './exec.js';
-import { type Step, namespacesOf } from './feature.js';
+import { namespacesOf, type Step } from './feature.js';
 
 export const INIT_COMMAND = 'init';
 

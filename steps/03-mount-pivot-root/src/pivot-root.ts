@@ -28,7 +28,7 @@ import {
   pivotRoot,
   umount2,
 } from '@ctr/syscalls';
-import { type MountStep, bindStep, mountPlan } from './mount-plan.js';
+import { bindStep, type MountStep, mountPlan } from './mount-plan.js';
 
 // #region enter
 export function enterRootfs(rootfs: string, binds: readonly Bind[] = []): void {
