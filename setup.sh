@@ -26,6 +26,21 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   npm install --global --no-fund --no-audit "pnpm@${PNPM_VERSION}" >/dev/null
 fi
 
+# Host tools the network step drives (ip, nsenter, nft) and its tests use (ping), from the
+# distribution when it is Debian-family; elsewhere the runtime names what is missing.
+missing=()
+for tool in ip:iproute2 nsenter:util-linux nft:nftables ping:iputils-ping; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    say "installing ${missing[*]} (apt-get)"
+    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null; }
+  else
+    say "missing ${missing[*]}: install them with your package manager (step 05 needs them)"
+  fi
+fi
+
 say "installing dependencies (pnpm install --frozen-lockfile)"
 pnpm install --frozen-lockfile --reporter=append-only >/dev/null
 

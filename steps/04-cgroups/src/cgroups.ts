@@ -46,7 +46,7 @@ export function containerDir(hierarchy: Hierarchy, id: string): string {
 
 export const cgroups = defineFeature<CgroupConfig>({
   name: 'cgroups',
-  namespaces: CLONE_NEWCGROUP,
+  namespaces: () => CLONE_NEWCGROUP,
   flags(command) {
     command
       .option('--memory <size>', 'memory limit, swap included: 100m, 1g, or bytes')

@@ -1,0 +1,67 @@
+/**
+ * Who holds what on this host: a file per address or host port under /run/ctr, created with
+ * O_CREAT|O_EXCL. The kernel lets exactly one creator win, so two containers started at the same
+ * moment never get the same address, with no lock and no daemon. /run is a tmpfs: a reboot,
+ * which also removes the veths and the bridge, forgets every lease.
+ */
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const STATE_DIR = process.env.CTR_STATE_DIR ?? '/run/ctr';
+
+export interface Lease {
+  file: string;
+  release(): void;
+}
+
+/** Takes `name` in `kind` for container `id`, or returns null when someone holds it. */
+export function tryLease(kind: string, name: string, id: string): Lease | null {
+  const dir = join(STATE_DIR, kind);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, name);
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw error;
+  }
+  writeSync(fd, `${id} ${process.pid}\n`);
+  closeSync(fd);
+  return { file, release: () => rmSync(file, { force: true }) };
+}
+
+export interface Holder {
+  kind: string;
+  name: string;
+  id: string;
+  /** The pid of the runtime that took it: a lease whose runtime is gone is stale. */
+  pid: number;
+}
+
+export function listLeases(kind: string): Holder[] {
+  const dir = join(STATE_DIR, kind);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    try {
+      const [id = '', pid = '0'] = readFileSync(join(dir, name), 'utf8').trim().split(' ');
+      return [{ kind, name, id, pid: Number(pid) }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * `pnpm net status` shows what the containers share on this host; `pnpm net clean` drops leases
+ * whose runtime is gone and, when no container is running, removes the bridge and the nftables
+ * table. IP forwarding, once switched on, is left on: other software may rely on it.
+ */
+import { existsSync } from 'node:fs';
+import { formatSubnet } from './addresses.js';
+import { BRIDGE, bridgeSubnet, NFT_TABLE, removeShared } from './bridge.js';
+import { onPath, run } from './host-commands.js';
+import { isAlive, listLeases, STATE_DIR } from './leases.js';
+
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function allLeases() {
+  const addressKinds = existsSync(`${STATE_DIR}/addresses`)
+    ? run('ls', [`${STATE_DIR}/addresses`])
+        .split('\n')
+        .filter(Boolean)
+        .map((k) => `addresses/${k}`)
+    : [];
+  return [...addressKinds, 'ports'].flatMap((kind) => listLeases(kind));
+}
+
+function status(): void {
+  const subnet = existsSync(`/sys/class/net/${BRIDGE}`) ? bridgeSubnet() : null;
+  say(subnet ? `bridge ${BRIDGE}: ${formatSubnet(subnet)}` : `bridge ${BRIDGE}: absent`);
+  say(`ip_forward: ${run('cat', ['/proc/sys/net/ipv4/ip_forward']).trim()}`);
+  const tables = onPath('nft') ? run('nft', ['list', 'tables']) : '';
+  say(
+    tables.includes(`table ip ${NFT_TABLE}`)
+      ? run('nft', ['list', 'table', 'ip', NFT_TABLE]).trimEnd()
+      : `nftables table ip ${NFT_TABLE}: absent`,
+  );
+  const leases = allLeases();
+  say(leases.length === 0 ? 'leases: none' : 'leases:');
+  for (const lease of leases) {
+    say(
+      `  ${lease.kind}/${lease.name}: container ${lease.id}, runtime pid ${lease.pid} (${isAlive(lease.pid) ? 'running' : 'stale'})`,
+    );
+  }
+}
+
+function clean(): void {
+  const leases = allLeases();
+  for (const lease of leases.filter((l) => !isAlive(l.pid))) {
+    run('rm', ['-f', `${STATE_DIR}/${lease.kind}/${lease.name}`]);
+    say(`removed stale lease ${lease.kind}/${lease.name} of container ${lease.id}`);
+  }
+  if (leases.some((l) => isAlive(l.pid))) {
+    say('containers are running: the bridge and the nftables table stay');
+    return;
+  }
+  for (const line of removeShared()) say(line);
+}
+
+const command = process.argv[2];
+if (command === 'status') status();
+else if (command === 'clean') clean();
+else {
+  process.stderr.write('usage: pnpm net status | pnpm net clean\n');
+  process.exit(125);
+}

@@ -1,0 +1,160 @@
+/**
+ * The container's own network stack. `--net none`: a new network namespace with only `lo`, up.
+ * `--net bridge` (the default): also a veth pair, one end in the container as eth0 with an address
+ * of the project's subnet, the other on the host's bridge ctr0, a default route via the bridge, and
+ * masquerading NAT so that the container reaches what the host reaches. `--net host`: no new
+ * namespace at all. Names and meanings as in docker.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineFeature, RuntimeError, UsageError } from '@ctr/runtime';
+import { CLONE_NEWNET } from '@ctr/syscalls';
+import { containerAddresses, formatIp, formatSubnet, gatewayOf, parseSubnet } from './addresses.js';
+import { BRIDGE, ensureBridge, NFT_TABLE } from './bridge.js';
+import { ipInside, requireTools, run } from './host-commands.js';
+import { STATE_DIR, tryLease } from './leases.js';
+import { type PublishedPort, parsePublish } from './ports.js';
+
+export const MODES = ['bridge', 'none', 'host'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface NetworkConfig {
+  mode: Mode;
+  publish: PublishedPort[];
+  /** Filled in by `create` in bridge mode: the container's address and its subnet. */
+  address: string | null;
+  subnet: string | null;
+}
+
+/** The host end of the container's veth pair: IFNAMSIZ allows 15 characters. */
+export const vethName = (id: string): string => `vctr${id.slice(0, 8)}`;
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export const network = defineFeature<NetworkConfig>({
+  name: 'net',
+  namespaces: (config) => (config.mode === 'host' ? 0 : CLONE_NEWNET),
+  flags(command) {
+    command
+      .option('--net <mode>', 'network: bridge (own address, NAT to the outside), none (only lo) or host', 'bridge')
+      .option(
+        '-p, --publish <host:container>',
+        'publish a container port on the host, e.g. 8080:80 or 5353:53/udp',
+        collect,
+        [],
+      );
+  },
+  configure(flags) {
+    const mode = flags.net as Mode;
+    if (!MODES.includes(mode)) throw new UsageError(`--net "${mode}" is not a network mode: use bridge, none or host`);
+    const publish = (flags.publish as string[]).map(parsePublish);
+    if (publish.length > 0 && mode !== 'bridge') {
+      throw new UsageError(`-p publishes ports through the bridge: it needs --net bridge, not --net ${mode}`);
+    }
+    if (mode === 'bridge') requireTools(mode, ['ip', 'nsenter', 'nft']);
+    if (mode === 'none') requireTools(mode, ['ip', 'nsenter']);
+    return { mode, publish, address: null, subnet: null };
+  },
+  create(config, spec, cleanup) {
+    if (config.mode !== 'bridge') return;
+    const subnet = ensureBridge();
+    const lease = leaseAddress(subnet, spec.id);
+    cleanup.defer(`release the address lease ${lease.file}`, lease.release);
+    for (const port of config.publish) {
+      const held = tryLease('ports', `${port.protocol}-${port.hostPort}`, spec.id);
+      if (!held)
+        throw new RuntimeError(
+          `host port ${port.hostPort}/${port.protocol} is already published by another container: pick another`,
+        );
+      cleanup.defer(`release host port ${port.hostPort}`, held.release);
+    }
+    config.address = lease.address;
+    config.subnet = formatSubnet(subnet);
+
+    const dir = join(STATE_DIR, 'containers', spec.id);
+    mkdirSync(dir, { recursive: true });
+    cleanup.defer(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+    const hostname = (spec.features.uts as { hostname?: string } | undefined)?.hostname;
+    writeFileSync(join(dir, 'resolv.conf'), containerResolvConf(hostResolvConf()));
+    writeFileSync(
+      join(dir, 'hosts'),
+      `127.0.0.1\tlocalhost\n::1\tlocalhost\n${lease.address}\t${hostname ?? spec.id}\n`,
+    );
+    spec.binds.push(
+      { source: join(dir, 'resolv.conf'), target: '/etc/resolv.conf', readonly: true },
+      { source: join(dir, 'hosts'), target: '/etc/hosts', readonly: true },
+    );
+  },
+  attach(config, pid, spec, cleanup) {
+    if (config.mode === 'host') return;
+    if (config.mode === 'none') {
+      ipInside(pid, ['link set lo up']);
+      return;
+    }
+    const subnet = parseSubnet(config.subnet as string);
+    const veth = vethName(spec.id);
+    // The peer is born in the container's namespace, already named eth0: nothing to move or rename.
+    run('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
+    cleanup.defer(`delete the veth ${veth}`, () => deleteLink(veth));
+    run('ip', ['link', 'set', veth, 'master', BRIDGE, 'up']);
+    ipInside(pid, [
+      'link set lo up',
+      `addr add ${config.address}/${subnet.prefix} dev eth0`,
+      'link set eth0 up',
+      `route add default via ${formatIp(gatewayOf(subnet))}`,
+    ]);
+    for (const port of config.publish) {
+      for (const chain of ['prerouting', 'output']) {
+        // prerouting: connections from elsewhere; output: from the host itself (127.0.0.1 too).
+        const rule = `fib daddr type local ${port.protocol} dport ${port.hostPort} dnat to ${config.address}:${port.containerPort}`;
+        const echoed = run('nft', ['--echo', '--handle', 'add', 'rule', 'ip', NFT_TABLE, chain, ...rule.split(' ')]);
+        const handle = /# handle (\d+)/.exec(echoed)?.[1];
+        if (!handle) throw new RuntimeError(`nft did not report the handle of its rule: ${echoed.trim()}`);
+        cleanup.defer(`delete the rule for port ${port.hostPort}`, () =>
+          run('nft', ['delete', 'rule', 'ip', NFT_TABLE, chain, 'handle', handle]),
+        );
+      }
+    }
+  },
+});
+
+function leaseAddress(
+  subnet: ReturnType<typeof parseSubnet>,
+  id: string,
+): { address: string; file: string; release(): void } {
+  for (const n of containerAddresses(subnet)) {
+    const address = formatIp(n);
+    const lease = tryLease(`addresses/${formatSubnet(subnet).replace('/', '_')}`, address, id);
+    if (lease) return { address, ...lease };
+  }
+  throw new RuntimeError(`no free address left in ${formatSubnet(subnet)}: run "pnpm net clean" to drop stale leases`);
+}
+
+function deleteLink(name: string): void {
+  try {
+    run('ip', ['link', 'delete', name]);
+  } catch (error) {
+    // Gone already: a veth pair dies with the container's network namespace.
+    if (!/Cannot find device/.test((error as Error).message)) throw error;
+  }
+}
+
+/** With systemd-resolved, /etc/resolv.conf names its stub; the upstream servers are listed here. */
+function hostResolvConf(): string {
+  const main = readFileSync('/etc/resolv.conf', 'utf8');
+  if (/^\s*nameserver\s+127\.0\.0\.53/m.test(main)) {
+    try {
+      return readFileSync('/run/systemd/resolve/resolv.conf', 'utf8');
+    } catch {}
+  }
+  return main;
+}
+
+/**
+ * The host's resolv.conf minus loopback name servers: 127.0.0.53 (systemd-resolved) is the host's
+ * own loopback, which the container's `lo` does not reach.
+ */
+export function containerResolvConf(host: string): string {
+  const kept = host.split('\n').filter((line) => !/^\s*nameserver\s+(127\.|::1)/.test(line));
+  return `${kept.join('\n').trim()}\n`;
+}

@@ -1,0 +1,241 @@
+/**
+ * What step 05 promises, on the real kernel. Traffic stays on this machine: between the host, the
+ * containers on the bridge, and a test host the suite makes in a network namespace of its own.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { connect, createServer, type Socket } from 'node:net';
+import { containerPid1, namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Connects (retrying while the server starts) and returns all the server sent. */
+async function fetchTcp(host: string, port: number, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const socket: Socket = connect({ host, port });
+        let data = '';
+        socket.setEncoding('utf8').on('data', (chunk: string) => {
+          data += chunk;
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(data));
+        socket.setTimeout(5000, () => socket.destroy(new Error('timed out')));
+      });
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`no answer from ${host}:${port}: ${(error as Error).message}`);
+      await sleep(50);
+    }
+  }
+}
+
+const addressIn = (output: string): string => {
+  const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(output)?.[1];
+  if (!address) throw new Error(`no address in: ${output}`);
+  return address;
+};
+
+/** veths, leases and published-port rules on the host: what a container must not leave behind. */
+function networkLeftovers() {
+  const veths = execFileSync('ip', ['-o', 'link', 'show', 'type', 'veth'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => /vctr/.test(line));
+  const leases = (() => {
+    try {
+      return execFileSync('find', ['/run/ctr', '-type', 'f'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  })();
+  const rules = (() => {
+    try {
+      return execFileSync('nft', ['list', 'table', 'ip', 'ctr'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => /dnat to/.test(line));
+    } catch {
+      return [];
+    }
+  })();
+  return { veths, leases, rules };
+}
+
+export function networkProperties(step: string): void {
+  describe(`step ${step}: --net none`, () => {
+    it('has only lo, and lo is up', async () => {
+      const result = await run(step, [
+        '--net',
+        'none',
+        '/bin/sh',
+        '-c',
+        'ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W2 127.0.0.1 >/dev/null && echo lo-works',
+      ]);
+      expect(result.exitCode).toBe(0);
+      const [devices, flags, works] = [
+        result.stdout.split('\n').slice(0, 1),
+        result.stdout.split('\n')[1],
+        result.stdout.split('\n')[2],
+      ];
+      expect(devices).toEqual(['lo']);
+      expect(Number(flags) & 0x1).toBe(1); // IFF_UP
+      expect(works).toBe('lo-works');
+    });
+  });
+
+  describe(`step ${step}: --net host`, () => {
+    it("shares the host's network namespace", async () => {
+      const result = await run(step, ['--net', 'host', 'readlink', '/proc/self/ns/net']);
+      expect(result.stdout.trim()).toBe(namespaceOf('self', 'net'));
+    });
+  });
+
+  describe(`step ${step}: --net bridge (the default)`, () => {
+    it('gives the container eth0 with an address, and a default route via the bridge', async () => {
+      const result = await run(step, ['/bin/sh', '-c', 'ls /sys/class/net; ip -o -4 addr show eth0; ip route']);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toMatch(/^eth0\nlo\n/);
+      expect(result.stdout).toMatch(/default via \d+\.\d+\.\d+\.\d+ dev eth0/);
+    });
+
+    it('is reachable from the host: ping and a TCP connection to its address', async () => {
+      const container = startContainer(step, [
+        '/bin/sh',
+        '-c',
+        'ip -o -4 addr show eth0; exec nc -l -p 7001 -e echo pong',
+      ]);
+      await container.waitForOutput('inet ');
+      const address = addressIn(container.stdout());
+      const ping = execFileSync('ping', ['-c', '1', '-W', '2', address], { encoding: 'utf8' });
+      expect(ping).toMatch(/1 received/);
+      expect(await fetchTcp(address, 7001)).toBe('pong\n');
+      expect((await container.result).exitCode).toBe(0);
+    });
+
+    it("reaches the host's bridge address: ping and a TCP connection", async () => {
+      const probe = await run(step, ['/bin/sh', '-c', "ip route | awk '/default/ {print $3}'"]);
+      const gateway = probe.stdout.trim();
+      const server = createServer((socket) => socket.end('hello-from-host\n'));
+      await new Promise<void>((resolve) => server.listen(7002, gateway, resolve));
+      try {
+        const result = await run(step, [
+          '/bin/sh',
+          '-c',
+          `ping -c1 -W2 ${gateway} >/dev/null && echo ping-ok; nc ${gateway} 7002`,
+        ]);
+        expect(result.stdout).toBe('ping-ok\nhello-from-host\n');
+      } finally {
+        server.close();
+      }
+    });
+
+    it('gives containers started at once different addresses, and they reach each other', async () => {
+      const containers = Array.from({ length: 4 }, (_, i) =>
+        startContainer(step, ['/bin/sh', '-c', `ip -o -4 addr show eth0; exec nc -l -p 7003 -e echo from-${i}`]),
+      );
+      await Promise.all(containers.map((c) => c.waitForOutput('inet ')));
+      const addresses = containers.map((c) => addressIn(c.stdout()));
+      expect(new Set(addresses).size).toBe(4);
+      const reply = await run(step, ['/bin/sh', '-c', `nc ${addresses[2]} 7003`]);
+      expect(reply.stdout).toBe('from-2\n');
+      // The others still listen: answering ends them.
+      for (const [i, address] of addresses.entries()) if (i !== 2) await fetchTcp(address, 7003);
+      await Promise.all(containers.map((c) => c.result));
+    });
+
+    it('publishes a port: -p HOST:CONTAINER answers on the host', async () => {
+      const hostPort = await freePort();
+      const container = startContainer(step, [
+        '-p',
+        `${hostPort}:80`,
+        'nc',
+        '-l',
+        '-p',
+        '80',
+        '-e',
+        'echo',
+        'published',
+      ]);
+      expect(await fetchTcp('127.0.0.1', hostPort)).toBe('published\n');
+      expect((await container.result).exitCode).toBe(0);
+    });
+
+    it('refuses to publish a host port that another container holds', async () => {
+      const hostPort = await freePort();
+      const first = startContainer(step, ['-p', `${hostPort}:80`, '/bin/sh', '-c', 'echo ready; exec sleep 3501']);
+      await first.waitForOutput('ready');
+      const second = await run(step, ['-p', `${hostPort}:81`, '/bin/true']);
+      process.kill(containerPid1(first.runtime.pid as number) as number, 'SIGKILL');
+      await first.result;
+      expect(second.exitCode).toBe(125);
+      expect(second.stderr).toMatch(new RegExp(`port ${hostPort}/tcp is already published`));
+    });
+  });
+
+  describe(`step ${step}: NAT, proven with a test host of our own`, () => {
+    // "The internet" is a network namespace made here, reached through a veth on the host.
+    const ns = `ctrtest-${process.pid}`;
+    const hostEnd = `vt${process.pid % 100000}h`;
+    let server: ReturnType<typeof spawn>;
+    beforeAll(async () => {
+      execFileSync('ip', ['netns', 'add', ns]);
+      execFileSync('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      execFileSync('ip', ['addr', 'add', '198.18.0.1/30', 'dev', hostEnd]);
+      execFileSync('ip', ['link', 'set', hostEnd, 'up']);
+      execFileSync('ip', ['-n', ns, 'addr', 'add', '198.18.0.2/30', 'dev', 'eth0']);
+      execFileSync('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+      execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      // Before any packet: the test host's address must route through our veth, nowhere else.
+      expect(execFileSync('ip', ['route', 'get', '198.18.0.2'], { encoding: 'utf8' })).toContain(`dev ${hostEnd}`);
+      const program =
+        "require('net').createServer(s=>s.end('seen-from '+s.remoteAddress.replace('::ffff:','')+'\\n')).listen(7004,'198.18.0.2',()=>console.log('listening'))";
+      server = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', program], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      await new Promise<void>((resolve) => server.stdout?.once('data', () => resolve()));
+    });
+    afterAll(() => {
+      server?.kill();
+      execFileSync('ip', ['link', 'delete', hostEnd]);
+      execFileSync('ip', ['netns', 'delete', ns]);
+    });
+
+    it("reaches a host beyond the bridge, which sees the host's address, not the container's", async () => {
+      const result = await run(step, ['/bin/sh', '-c', 'ip -o -4 addr show eth0; nc 198.18.0.2 7004']);
+      expect(result.exitCode).toBe(0);
+      const containerAddress = addressIn(result.stdout);
+      expect(result.stdout).toContain('seen-from 198.18.0.1\n');
+      expect(result.stdout).not.toContain(`seen-from ${containerAddress}`);
+    });
+  });
+
+  describe(`step ${step}: nothing left on the host`, () => {
+    it('removes the veth, the leases and the port rules after a normal exit and after SIGKILL', async () => {
+      const before = networkLeftovers();
+      await run(step, ['-p', `${await freePort()}:80`, '/bin/true']);
+      const container = startContainer(step, ['-p', `${await freePort()}:80`, 'sleep', '3502']);
+      process.kill(await sleepIn(container, 3502), 'SIGKILL');
+      expect((await container.result).exitCode).toBe(137);
+      expect(networkLeftovers()).toEqual(before);
+    });
+
+    it.each([
+      [['--net', 'weird'], /--net "weird" is not a network mode/],
+      [['-p', 'abc'], /HOST_PORT:CONTAINER_PORT/],
+      [['--net', 'none', '-p', '8080:80'], /needs --net bridge/],
+    ])('rejects %j with 125 and one line', async (flags, message) => {
+      const result = await run(step, [...flags, '/bin/true']);
+      expect(result.exitCode).toBe(125);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(message);
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
