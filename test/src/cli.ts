@@ -41,6 +41,9 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** stdout as bytes, for binary data. */
+  stdoutBytes: Buffer;
+  stderrBytes: Buffer;
 }
 
 export interface RunOptions {
@@ -73,21 +76,18 @@ export function startContainer(step: string, args: readonly string[], options: R
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });
-  let stdout = '';
-  let stderr = '';
-  runtime.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  runtime.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  runtime.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+  runtime.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+  const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
   if (options.input !== undefined) runtime.stdin?.end(options.input);
 
   const timeoutMs = options.timeoutMs ?? 30_000;
   const result = new Promise<RunResult>((resolve, reject) => {
     const timer = setTimeout(() => {
       runtime.kill('SIGKILL');
-      reject(new Error(`"start ${args.join(' ')}" ran longer than ${timeoutMs} ms; stderr so far: ${stderr}`));
+      reject(new Error(`"start ${args.join(' ')}" ran longer than ${timeoutMs} ms; stderr so far: ${text(err)}`));
     }, timeoutMs);
     runtime.once('error', (error) => {
       clearTimeout(timer);
@@ -96,20 +96,27 @@ export function startContainer(step: string, args: readonly string[], options: R
     runtime.once('close', (code, signal) => {
       clearTimeout(timer);
       const exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
-      resolve({ exitCode, stdout, stderr });
+      const [stdoutBytes, stderrBytes] = [Buffer.concat(out), Buffer.concat(err)];
+      resolve({
+        exitCode,
+        stdout: stdoutBytes.toString('utf8'),
+        stderr: stderrBytes.toString('utf8'),
+        stdoutBytes,
+        stderrBytes,
+      });
     });
   });
-  const waitForOutput = (text: string): Promise<void> =>
+  const waitForOutput = (expected: string): Promise<void> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
-        if (stdout.includes(text)) resolve();
+        if (text(out).includes(expected)) resolve();
         else if (runtime.exitCode !== null || runtime.signalCode !== null)
-          reject(new Error(`the container ended before printing "${text}": ${stderr.trim()}`));
+          reject(new Error(`the container ended before printing "${expected}": ${text(err).trim()}`));
         else setTimeout(check, 20);
       };
       check();
     });
-  return { runtime, result, stdout: () => stdout, waitForOutput };
+  return { runtime, result, stdout: () => text(out), waitForOutput };
 }
 
 /** Runs `<cli> start ...args` to the end. */

@@ -37,6 +37,14 @@ export function cliContract(step: string): void {
       expect(result).toMatchObject({ exitCode: 3, stdout: 'from-stdin\n' });
     });
 
+    it('streams stdin to the command in blocking mode: 2 MiB through cat arrive whole', async () => {
+      // Written in chunks while cat reads: a non-blocking stdin makes cat fail with EAGAIN.
+      const input = Buffer.alloc(2 * 1024 * 1024, 'stdin-bytes\n');
+      const result = await run(step, ['cat'], { input });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdoutBytes.equals(input)).toBe(true);
+    });
+
     it("keeps the command's options for the command: `start ls -l`, as in docker run", async () => {
       const result = await run(step, ['/bin/sh', '-c', 'echo "$1 $2"', 'sh', '-e', '--rootfs']);
       expect(result).toMatchObject({ exitCode: 0, stdout: '-e --rootfs\n' });

@@ -17,5 +17,13 @@ export {
   startContainer,
 } from './cli.js';
 export { cliContract, sleepIn } from './contract.js';
-export { childrenOf, hostMountPoints, type NamespaceKind, namespaceOf, waitForDescendant } from './kernel.js';
+export {
+  childrenOf,
+  hostMountPoints,
+  type NamespaceKind,
+  namespaceOf,
+  type ProcessEntry,
+  processesInNamespaceOf,
+  waitForDescendant,
+} from './kernel.js';
 export { requireRoot } from './root.js';

@@ -1,5 +1,5 @@
 /** Facts read from the kernel on the host side, to compare with what the container reports. */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export type NamespaceKind = 'cgroup' | 'ipc' | 'mnt' | 'net' | 'pid' | 'user' | 'uts';
 
@@ -45,4 +45,28 @@ export async function waitForDescendant(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`no process below pid ${pid} matched within ${timeoutMs} ms`);
+}
+
+export interface ProcessEntry {
+  pid: number;
+  /** R, S, Z (zombie)... from /proc/<pid>/status. */
+  state: string;
+  name: string;
+}
+
+/** Every process on the host in the same PID namespace as `pid`: a container's process table. */
+export function processesInNamespaceOf(pid: number): ProcessEntry[] {
+  const namespace = namespaceOf(pid, 'pid');
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => {
+      try {
+        if (readlinkSync(`/proc/${name}/ns/pid`) !== namespace) return [];
+        const status = readFileSync(`/proc/${name}/status`, 'utf8');
+        const state = /^State:\s+(\S)/m.exec(status)?.[1] ?? '?';
+        return [{ pid: Number(name), state, name: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '' }];
+      } catch {
+        return []; // gone while we looked
+      }
+    });
 }

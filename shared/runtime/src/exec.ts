@@ -1,7 +1,7 @@
 /**
  * The last thing the init does: become the user's command with execve(2).
  *
- * Three things a Node process carries that the command must not inherit:
+ * What a Node process carries that the command must not inherit:
  *  - fds: Node opens everything close-on-exec except what it was handed, and a leaked fd is a
  *    way out of the container (runc's CVE-2024-21626). Mark them all, then clear the flag on
  *    stdio, which Node also marks, or the command starts without 0, 1 and 2.
@@ -14,10 +14,13 @@ import {
   clearSignalMask,
   execve,
   F_GETFD,
+  F_GETFL,
   F_SETFD,
+  F_SETFL,
   FD_CLOEXEC,
   fcntl,
   markCloseOnExecFrom,
+  O_NONBLOCK,
   resetSignalAction,
   SyscallError,
 } from '@ctr/syscalls';
@@ -68,6 +71,11 @@ function resetIgnoredSignals(): void {
   clearSignalMask();
 }
 
+/**
+ * Stdio as a program expects it: open across exec, and blocking. O_NONBLOCK lives in the open file
+ * description, which the host's runtime, this init and the command all share, and tsx's start-up
+ * sets it on a socket stdin: `cat` would then fail with EAGAIN on the first empty read.
+ */
 function keepStdioOpenAcrossExec(): void {
   for (const fd of [0, 1, 2]) {
     let flags: number;
@@ -77,7 +85,23 @@ function keepStdioOpenAcrossExec(): void {
       continue; // not open: the command gets the same closed fd the runtime had
     }
     if (flags & FD_CLOEXEC) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    const status = fcntl(fd, F_GETFL);
+    if (status & O_NONBLOCK) fcntl(fd, F_SETFL, status & ~O_NONBLOCK);
   }
+}
+
+/** The command gets fds 0, 1 and 2 and nothing else of this process. */
+export function handOverStdioOnly(): void {
+  markCloseOnExecFrom(3);
+  keepStdioOpenAcrossExec();
+}
+
+/** A failed execve (or posix_spawn) of the command, as docker reports it: 127 or 126. */
+export function commandFailure(path: string, error: unknown): unknown {
+  if (!(error instanceof SyscallError)) return error;
+  // ENOENT here also means a missing ELF interpreter or #! program: the kernel cannot tell.
+  const exitCode = error.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE;
+  return new RuntimeError(`cannot run "${path}": ${error.message}`, exitCode, { cause: error });
 }
 
 /** Replaces this process with the command. Only returns by throwing. */
@@ -85,17 +109,11 @@ export function execCommand(args: readonly string[], env: readonly string[]): ne
   const [command] = args;
   if (command === undefined) throw new RuntimeError('no command to run');
   const path = resolveCommand(command, env);
-  markCloseOnExecFrom(3);
-  keepStdioOpenAcrossExec();
+  handOverStdioOnly();
   resetIgnoredSignals();
   try {
     return execve(path, args, env);
   } catch (error) {
-    if (!(error instanceof SyscallError)) throw error;
-    // ENOENT here also means a missing ELF interpreter or #! program: the kernel cannot tell.
-    if (error.code === 'ENOENT') {
-      throw new RuntimeError(`cannot run "${path}": ${error.message}`, EXIT_NOT_FOUND, { cause: error });
-    }
-    throw new RuntimeError(`cannot run "${path}": ${error.message}`, EXIT_NOT_EXECUTABLE, { cause: error });
+    throw commandFailure(path, error);
   }
 }

@@ -38,8 +38,8 @@ export type Flags = Readonly<Record<string, unknown>>;
  *
  * Order of the hooks, host side (H) and inside the container's init (C):
  *   H flags -> H configure -> H create -> H aroundSpawn(spawn init) -> H spawned(pid)
- *   -> C unshare(namespaces) -> H attach(pid) -> C setup -> C exec(command) -> H (wait)
- *   -> H exited -> H clean-up, in reverse.
+ *   -> C unshare(namespaces) -> H attach(pid) -> C setup -> C exec(command), or C launch
+ *   -> H (wait) -> H exited -> H clean-up, in reverse.
  *
  * Hooks are written as methods so a Feature<{ hostname: string }> fits in a Feature[] list.
  */
@@ -66,6 +66,14 @@ export interface Feature<Config = unknown> {
   attach?(config: Config, pid: number, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
   /** Container: runs inside the init, in the new namespaces, before the command is exec'd. */
   setup?(config: Config, spec: ContainerSpec): void;
+  /**
+   * Container: starts the command instead of exec'ing it (an init that stays PID 1). The init's
+   * event loop keeps running afterwards; the feature exits the process when it is done. It must
+   * close the init channel (fd 3) once the command runs: that end-of-file tells the host.
+   */
+  launch?(config: Config, spec: ContainerSpec): void;
+  /** Host: seconds to wait after forwarding a stop signal before the container is SIGKILLed. */
+  stopTimeout?(config: Config): number;
   /** Host: the container has ended; report what the kernel recorded, before clean-up removes it. */
   exited?(config: Config, spec: ContainerSpec, log: (line: string) => void): void;
 }

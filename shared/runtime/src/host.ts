@@ -24,8 +24,11 @@ import { DEFAULT_PATH } from './exec.js';
 import type { ContainerSpec, Flags, Step } from './feature.js';
 import { INIT_COMMAND } from './init.js';
 
-/** Signals the runtime passes on to the container instead of dying from them. */
-export const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+/** Signals that ask the container to stop: passed on once; a second one means SIGKILL. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+/** Signals passed on as they are, as many times as they come. */
+export const PASSED_SIGNALS: readonly NodeJS.Signals[] = ['SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+const FORWARDED_SIGNALS = [...STOP_SIGNALS, ...PASSED_SIGNALS];
 
 export interface StartOptions {
   command: string[];
@@ -53,16 +56,22 @@ export async function startContainer(step: Step, options: StartOptions): Promise
   const cleanup = new Cleanup();
   let child: ChildProcess | null = null;
   let interrupted: NodeJS.Signals | null = null;
-  const forwarded = new Set<NodeJS.Signals>();
+  let stopping = false;
+  let stopTimer: NodeJS.Timeout | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (child === null || child.exitCode !== null || child.signalCode !== null) {
-      interrupted ??= signal;
-    } else if (forwarded.has(signal)) {
+    const running = child !== null && child.exitCode === null && child.signalCode === null;
+    if (!running) {
+      if (STOP_SIGNALS.includes(signal)) interrupted ??= signal;
+    } else if (PASSED_SIGNALS.includes(signal)) {
+      child?.kill(signal);
+    } else if (stopping) {
       // Asked twice: the container did not stop (PID 1 ignores signals it has no handler for).
-      child.kill('SIGKILL');
+      child?.kill('SIGKILL');
     } else {
-      forwarded.add(signal);
-      child.kill(signal);
+      stopping = true;
+      child?.kill(signal);
+      const seconds = stopTimeoutOf(step, spec);
+      if (seconds !== null) stopTimer = setTimeout(() => child?.kill('SIGKILL'), seconds * 1000);
     }
   };
   const checkInterrupted = (): void => {
@@ -129,11 +138,18 @@ export async function startContainer(step: Step, options: StartOptions): Promise
     if (error instanceof Interrupted) return signalExitCode(error.signal);
     throw error;
   } finally {
+    clearTimeout(stopTimer);
     await cleanup.run(options.log);
     for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
   }
 }
 // #endregion lifecycle
+
+/** The stop timeout a feature sets (step 06's --stop-timeout); without one, only a second signal kills. */
+function stopTimeoutOf(step: Step, spec: ContainerSpec): number | null {
+  const feature = step.features.findLast((f) => f.stopTimeout);
+  return feature?.stopTimeout?.(spec.features[feature.name]) ?? null;
+}
 
 async function buildSpec(step: Step, options: StartOptions): Promise<ContainerSpec> {
   const usesRootfs = step.features.some((feature) => feature.usesRootfs);
@@ -180,7 +196,8 @@ export function containerEnv(assignments: readonly string[], host: NodeJS.Proces
 function spawnInit(step: Step, entry: string): ChildProcess {
   const spawnPlain = (): ChildProcess =>
     // process.execArgv carries loaders such as `--import tsx`, so the init runs the same code.
-    spawn(process.execPath, [...process.execArgv, entry, INIT_COMMAND], {
+    // The init needs none of V8's worker threads, and pids.max (step 04) counts threads.
+    spawn(process.execPath, [...process.execArgv, '--v8-pool-size=0', entry, INIT_COMMAND], {
       stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
     });
   // Each feature's aroundSpawn wraps the ones before it: step 01's PID namespace is innermost.

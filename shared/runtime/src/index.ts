@@ -1,6 +1,7 @@
 import type { Step } from './feature.js';
 import { INIT_COMMAND } from './init.js';
 
+export { INIT_CHANNEL_FD } from './channel.js';
 export { Cleanup } from './cleanup.js';
 export {
   EXIT_NOT_EXECUTABLE,
@@ -9,7 +10,7 @@ export {
   RuntimeError,
   UsageError,
 } from './errors.js';
-export { resolveCommand } from './exec.js';
+export { commandFailure, handOverStdioOnly, resolveCommand } from './exec.js';
 export {
   type Bind,
   type ContainerSpec,
@@ -30,6 +31,8 @@ export async function main(step: Step): Promise<never> {
   if (process.argv[2] === INIT_COMMAND) {
     const { runInit } = await import('./init.js');
     runInit(step);
+    // Only an init that launched the command (step 06) gets here; its event loop carries on.
+    return new Promise<never>(() => {});
   }
   const { runCli } = await import('./cli.js');
   process.exit(await runCli(step, entry, process.argv));

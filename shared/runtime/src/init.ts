@@ -18,7 +18,7 @@ import { namespacesOf, type Step } from './feature.js';
 export const INIT_COMMAND = 'init';
 
 // #region init
-export function runInit(step: Step): never {
+export function runInit(step: Step): void {
   if (!isSocket(INIT_CHANNEL_FD)) {
     process.stderr.write(`ctr: "init" is the container side of "start" and is not run by hand\n`);
     process.exit(125);
@@ -38,7 +38,9 @@ export function runInit(step: Step): never {
     channel.receive('go');
 
     for (const feature of step.features) feature.setup?.(spec.features[feature.name], spec);
-    execCommand(spec.args, spec.env);
+    const launcher = step.features.findLast((feature) => feature.launch);
+    if (launcher) launcher.launch?.(spec.features[launcher.name], spec);
+    else execCommand(spec.args, spec.env);
     // #endregion unshare-setup
   } catch (error) {
     const { message, exitCode } = describeFailure(error);

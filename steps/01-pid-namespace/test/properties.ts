@@ -3,11 +3,24 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 
-export function pidNamespaceProperties(step: string): void {
+/** From step 06 on, an init is PID 1 and the command is its child. */
+export interface PidOptions {
+  init?: boolean;
+}
+
+export function pidNamespaceProperties(step: string, { init = false }: PidOptions = {}): void {
   describe(`step ${step}: PID namespace`, () => {
-    it('runs the command as PID 1', async () => {
-      expect(await run(step, ['/bin/sh', '-c', 'echo $$'])).toMatchObject({ exitCode: 0, stdout: '1\n' });
-    });
+    // Which process is PID 1 depends on the step: the command, or from step 06 on, the init.
+    if (!init) {
+      it('runs the command as PID 1', async () => {
+        expect(await run(step, ['/bin/sh', '-c', 'echo $$'])).toMatchObject({ exitCode: 0, stdout: '1\n' });
+      });
+    } else {
+      it('runs the command as a child of the init, which is PID 1', async () => {
+        const result = await run(step, ['/bin/sh', '-c', 'echo $PPID']);
+        expect(result).toMatchObject({ exitCode: 0, stdout: '1\n' });
+      });
+    }
 
     it("puts the command in a PID namespace other than the host's", async () => {
       const container = startContainer(step, ['sleep', '3111']);

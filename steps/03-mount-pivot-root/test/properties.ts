@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
 
-export function mountNamespaceProperties(step: string): void {
+export function mountNamespaceProperties(step: string, { init = false }: { init?: boolean } = {}): void {
   const rootfs = defaultRootfsPath();
   const start = (args: string[]) => ['--rootfs', rootfs, ...args];
 
@@ -80,7 +80,7 @@ export function mountNamespaceProperties(step: string): void {
     });
 
     it('mounts a /proc of its own: ps lists only the container', async () => {
-      // `; true` keeps the shell from exec'ing ps in its place: two processes, sh (1) and ps.
+      // `; true` keeps the shell from exec'ing ps in its place: sh and ps, and the init from 06 on.
       const result = await run(step, start(['/bin/sh', '-c', 'ps -o pid; true']));
       expect(result.exitCode).toBe(0);
       const pids = result.stdout
@@ -88,12 +88,13 @@ export function mountNamespaceProperties(step: string): void {
         .split('\n')
         .slice(1)
         .map((line) => line.trim());
-      expect(pids).toHaveLength(2);
+      expect(pids).toHaveLength(init ? 3 : 2);
       expect(pids[0]).toBe('1');
     });
 
-    it('shows the command as PID 1 in /proc/1/cmdline', async () => {
-      const command = ['/bin/sh', '-c', 'cat /proc/1/cmdline; true', 'arg with spaces'];
+    it(`shows the command in /proc/${init ? '$$' : '1'}/cmdline`, async () => {
+      // Before step 06 the command is PID 1; from 06 on, the init is.
+      const command = ['/bin/sh', '-c', `cat /proc/${init ? '$$' : '1'}/cmdline; true`, 'arg with spaces'];
       const result = await run(step, start(command));
       expect(result.stdout.split('\0').slice(0, -1)).toEqual(command);
     });

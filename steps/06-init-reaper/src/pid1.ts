@@ -1,0 +1,80 @@
+/**
+ * What PID 1 owes the rest of the container.
+ *
+ *  - Reaping: every process whose parent dies is re-parented to PID 1, and stays a zombie (an
+ *    entry in the process table) until PID 1 calls wait() on it.
+ *  - Signals: the kernel delivers to PID 1 only the signals it has a handler for, so a runtime's
+ *    SIGTERM to a container whose PID 1 is `sleep` does nothing. This init handles them all and
+ *    passes them on to the command.
+ *  - The exit status: the init exits with the command's (128 + N when signal N killed it), and when
+ *    it exits the kernel kills whatever else is left in the namespace.
+ *
+ * Who reaps: the command is started with posix_spawn through koffi, not with child_process, so
+ * libuv has no child of its own here and never calls waitpid(). This code is the only reaper,
+ * and waitpid(-1) cannot take a child from under libuv (shared/FIELD-NOTES.md).
+ */
+import { closeSync } from 'node:fs';
+import { constants } from 'node:os';
+import { commandFailure, handOverStdioOnly, INIT_CHANNEL_FD, resolveCommand } from '@ctr/runtime';
+import { isatty, kill, posixSpawn, shellExitCode, WNOHANG, waitpid } from '@ctr/syscalls';
+
+/** What a runtime or `docker kill` may send; all of them go on to the command. */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGWINCH',
+];
+
+// #region run-as-init
+export function runAsInit(args: readonly string[], env: readonly string[]): void {
+  const path = resolveCommand(args[0] as string, env);
+  let command = 0;
+
+  // Listening before the command exists: an exit cannot happen before there is a listener.
+  process.on('SIGCHLD', () => reapAll());
+  for (const signal of FORWARDED_SIGNALS) {
+    process.on(signal, () => {
+      if (command > 0) kill(command, constants.signals[signal]);
+    });
+  }
+  // Signal listeners do not keep Node's event loop alive; this does, until process.exit.
+  setInterval(() => {}, 2 ** 30);
+
+  handOverStdioOnly();
+  try {
+    command = posixSpawn({
+      path,
+      argv: args,
+      env,
+      // Its own process group, in the terminal's foreground when there is one: Ctrl-C then goes
+      // to the command (and its children) only, not to this init or the runtime on the host.
+      newProcessGroup: true,
+      foregroundOf: isatty(0) ? 0 : null,
+    });
+  } catch (error) {
+    throw commandFailure(path, error);
+  }
+  // End-of-file on the init channel tells the host that the command runs.
+  closeSync(INIT_CHANNEL_FD);
+  reapAll();
+
+  /** Reaps every child that has exited: the command, and any orphan handed to PID 1. */
+  function reapAll(): void {
+    for (;;) {
+      let reaped: { pid: number; status: number };
+      try {
+        reaped = waitpid(-1, WNOHANG);
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ECHILD') return;
+        throw error;
+      }
+      if (reaped.pid === 0) return; // children remain, none has exited
+      if (reaped.pid === command) process.exit(shellExitCode(reaped.status));
+    }
+  }
+}
+// #endregion run-as-init
