@@ -26,10 +26,11 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   npm install --global --no-fund --no-audit "pnpm@${PNPM_VERSION}" >/dev/null
 fi
 
-# Host tools the network step drives (ip, nsenter, nft) and its tests use (ping), from the
+# Host tools the network step drives (ip, nsenter, nft), its tests use (ping), and the C compiler
+# step 07 builds its native helper with (gcc, which brings libc6-dev for static test programs), from the
 # distribution when it is Debian-family; elsewhere the runtime names what is missing.
 missing=()
-for tool in ip:iproute2 nsenter:util-linux nft:nftables ping:iputils-ping; do
+for tool in ip:iproute2 nsenter:util-linux nft:nftables ping:iputils-ping cc:gcc; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

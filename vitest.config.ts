@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: ['shared/*', 'steps/*', 'docs'],
+    // One test file at a time: the suites assert that a container leaves no mount, veth, lease or
+    // cgroup behind, and another suite's containers running meanwhile would blur the picture.
+    fileParallelism: false,
     reporters: ['default', './test/src/summary-reporter.ts'],
   },
 });

@@ -27,6 +27,7 @@ export default defineConfig({
           { text: '01 · PID namespace', link: '/steps/01-pid-namespace' },
           { text: '02 · UTS and IPC namespaces', link: '/steps/02-uts' },
           { text: '03 · Mount namespace and pivot_root', link: '/steps/03-mount-pivot-root' },
+          { text: '04 · cgroups: memory, pids, CPU', link: '/steps/04-cgroups' },
         ],
       },
     ],

@@ -18,6 +18,7 @@ export {
 } from './cli.js';
 export { cliContract, sleepIn } from './contract.js';
 export {
+  added,
   childrenOf,
   hostMountPoints,
   type NamespaceKind,

@@ -70,3 +70,11 @@ export function processesInNamespaceOf(pid: number): ProcessEntry[] {
       }
     });
 }
+
+/**
+ * What `after` has that `before` had not: what a container left behind. Entries that went away
+ * meanwhile (another container ending) are not this test's business.
+ */
+export function added<T>(before: readonly T[], after: readonly T[]): T[] {
+  return after.filter((entry) => !before.includes(entry));
+}

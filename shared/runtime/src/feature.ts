@@ -54,14 +54,28 @@ export interface Feature<Config = unknown> {
   readonly usesRootfs?: boolean;
   /** Adds this feature's docker-style flags to `start`. */
   flags?(command: Command): void;
+  /**
+   * Host: runs before any feature's `configure`, and may change the flags for all of them (step
+   * 07's rootless mode turns `--net bridge` into `--net none`, with a notice).
+   */
+  adjustFlags?(flags: Flags, log: (line: string) => void): Flags;
   /** Host: turns flags into this feature's settings. Throw UsageError for bad input. */
   configure?(flags: Flags, spec: ContainerSpec): Config | Promise<Config>;
   /** Host: creates what the container needs on the host; registers the undo with `cleanup`. */
   create?(config: Config, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
   /** Host: wraps the spawn of the init, for what must be true of the init from its birth. */
-  aroundSpawn?(spawn: () => ChildProcess): ChildProcess;
-  /** Host: the init exists and waits for its spec, before it unshares anything (cgroups join here). */
-  spawned?(config: Config, pid: number, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
+  aroundSpawn?(spawn: (through?: readonly string[]) => ChildProcess): ChildProcess;
+  /**
+   * Host: the init exists and waits for its spec, before it unshares anything (cgroups join here).
+   * When the spawned program is not the init itself, the hook that knows returns the init's pid.
+   */
+  spawned?(
+    config: Config,
+    pid: number,
+    spec: ContainerSpec,
+    cleanup: Cleanup,
+    spawned: ChildProcess,
+  ): number | undefined | Promise<number | undefined>;
   /** Host: the init exists and has unshared its namespaces, and nothing of the user's has run. */
   attach?(config: Config, pid: number, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
   /** Container: runs inside the init, in the new namespaces, before the command is exec'd. */
@@ -84,14 +98,28 @@ export interface Step {
   readonly id: string;
   readonly title: string;
   readonly features: readonly Feature[];
+  /** True from the step on that can run without root (step 07's user namespace). */
+  readonly rootless: boolean;
 }
 
-/** Step N: everything step N-1 does (`extends`), plus the features this step `adds`. */
-export function defineStep(step: { id: string; title: string; extends: Step | null; adds: readonly Feature[] }): Step {
+/**
+ * Step N: everything step N-1 does (`extends`), minus what it `replaces`, plus what it `adds`.
+ * Replacing is rare: step 07 must make the PID namespace itself, inside the user namespace.
+ */
+export function defineStep(step: {
+  id: string;
+  title: string;
+  extends: Step | null;
+  replaces?: readonly Feature[];
+  adds: readonly Feature[];
+  rootless?: boolean;
+}): Step {
+  const kept = (step.extends?.features ?? []).filter((feature) => !step.replaces?.includes(feature));
   return {
     id: step.id,
     title: step.title,
-    features: [...(step.extends?.features ?? []), ...step.adds],
+    features: [...kept, ...step.adds],
+    rootless: step.rootless ?? step.extends?.rootless ?? false,
   };
 }
 

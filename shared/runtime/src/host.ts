@@ -23,6 +23,7 @@ import { EXIT_RUNTIME_ERROR, RuntimeError, UsageError } from './errors.js';
 import { DEFAULT_PATH } from './exec.js';
 import type { ContainerSpec, Flags, Step } from './feature.js';
 import { INIT_COMMAND } from './init.js';
+import { initProgram } from './init-program.js';
 
 /** Signals that ask the container to stop: passed on once; a second one means SIGKILL. */
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
@@ -47,9 +48,15 @@ class Interrupted extends Error {
 }
 
 // #region lifecycle
-export async function startContainer(step: Step, options: StartOptions): Promise<number> {
-  if (process.getuid?.() !== 0) {
-    throw new RuntimeError('must run as root: namespaces, mounts and cgroups need it (try sudo)');
+export async function startContainer(step: Step, startOptions: StartOptions): Promise<number> {
+  let options = startOptions;
+  if (process.getuid?.() !== 0 && !step.rootless) {
+    throw new RuntimeError(
+      'must run as root: namespaces, mounts and cgroups need it (try sudo, or step 07 for rootless)',
+    );
+  }
+  for (const feature of step.features) {
+    if (feature.adjustFlags) options = { ...options, flags: feature.adjustFlags(options.flags, options.log) };
   }
   const spec = await buildSpec(step, options);
 
@@ -88,7 +95,7 @@ export async function startContainer(step: Step, options: StartOptions): Promise
       checkInterrupted();
     }
 
-    const init = spawnInit(step, options.entry);
+    const init = await spawnInit(step, options.entry);
     child = init;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       init.once('exit', (code, signal) => resolve({ code, signal })),
@@ -104,8 +111,10 @@ export async function startContainer(step: Step, options: StartOptions): Promise
       }
     });
 
+    let initPid = init.pid as number;
     for (const feature of step.features) {
-      await feature.spawned?.(spec.features[feature.name], init.pid as number, spec, cleanup);
+      const pid = await feature.spawned?.(spec.features[feature.name], initPid, spec, cleanup, init);
+      if (typeof pid === 'number') initPid = pid;
     }
     const channel = new HostChannel(init.stdio[3] as Duplex);
     channel.send({ type: 'spec', spec });
@@ -113,7 +122,7 @@ export async function startContainer(step: Step, options: StartOptions): Promise
     let last = first;
     if (first?.type === 'ready') {
       for (const feature of step.features) {
-        await feature.attach?.(spec.features[feature.name], init.pid as number, spec, cleanup);
+        await feature.attach?.(spec.features[feature.name], initPid, spec, cleanup);
       }
       checkInterrupted();
       channel.send({ type: 'go' });
@@ -193,16 +202,19 @@ export function containerEnv(assignments: readonly string[], host: NodeJS.Proces
 }
 
 // #region spawn-init
-function spawnInit(step: Step, entry: string): ChildProcess {
-  const spawnPlain = (): ChildProcess =>
-    // process.execArgv carries loaders such as `--import tsx`, so the init runs the same code.
-    // The init needs none of V8's worker threads, and pids.max (step 04) counts threads.
-    spawn(process.execPath, [...process.execArgv, '--v8-pool-size=0', entry, INIT_COMMAND], {
-      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
-    });
+async function spawnInit(step: Step, entry: string): Promise<ChildProcess> {
+  // The same program, re-executed: bundled to plain JavaScript when it runs under tsx.
+  const init = [...(await initProgram(entry)), INIT_COMMAND];
+  const spawnPlain = (through: readonly string[] = []): ChildProcess => {
+    const [program, ...args] = [...through, ...init] as [string, ...string[]];
+    // A program the init is started through (step 07) gets a socket of its own as fd 4.
+    const helperSocket = through.length > 0 ? (['pipe'] as const) : [];
+    return spawn(program, args, { stdio: ['inherit', 'inherit', 'inherit', 'pipe', ...helperSocket] });
+  };
   // Each feature's aroundSpawn wraps the ones before it: step 01's PID namespace is innermost.
-  const wrapped = step.features.reduce<() => ChildProcess>(
-    (inner, feature) => (feature.aroundSpawn ? () => feature.aroundSpawn?.(inner) ?? inner() : inner),
+  type Spawn = (through?: readonly string[]) => ChildProcess;
+  const wrapped = step.features.reduce<Spawn>(
+    (inner, feature) => (feature.aroundSpawn ? (through) => feature.aroundSpawn?.(inner) ?? inner(through) : inner),
     spawnPlain,
   );
   return wrapped();

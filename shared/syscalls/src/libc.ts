@@ -44,6 +44,8 @@ const c = {
   strerror: libc.func('const char *strerror(int errnum)'),
   syscall: libc.func('long syscall(long number, ...)'),
   isatty: libc.func('int isatty(int fd)'),
+  socket: libc.func('int socket(int domain, int type, int protocol)'),
+  ioctl: libc.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)'),
   getpgrp: libc.func('pid_t getpgrp(void)'),
   tcgetpgrp: libc.func('pid_t tcgetpgrp(int fd)'),
   sigfillset: libc.func('int sigfillset(_Out_ uint8_t *set)'),
@@ -77,6 +79,10 @@ const SYS = {
   x64: { pivot_root: 155 },
   arm64: { pivot_root: 41 },
 }[arch as 'x64' | 'arm64'];
+/** The new mount API's numbers are the same on every architecture (Linux 5.2+, 5.12+). */
+const SYS_OPEN_TREE = 428;
+const SYS_MOVE_MOUNT = 429;
+const SYS_MOUNT_SETATTR = 442;
 
 /** An argument shown as it is, not quoted: flag names, constants, placeholders. */
 class Shown {
@@ -297,4 +303,97 @@ export function posixSpawn(options: SpawnOptions): number {
     );
   }
   return pid[0] as number;
+}
+
+const AT_FDCWD = -100;
+export const OPEN_TREE_CLONE = 1;
+export const OPEN_TREE_CLOEXEC = O.O_CLOEXEC;
+export const AT_EMPTY_PATH = 0x1000;
+export const AT_RECURSIVE = 0x8000;
+export const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+export const MOUNT_ATTR_IDMAP = 0x00100000;
+
+/** open_tree(2): a detached copy of the mount at `path`, as an fd, to change before attaching it. */
+export function openTree(path: string, flags: number): number {
+  const fd = Number(c.syscall(SYS_OPEN_TREE, 'int', AT_FDCWD, 'const char *', path, 'unsigned int', flags));
+  return check(fd, 'open_tree', [raw('AT_FDCWD'), path, flags]);
+}
+
+/**
+ * mount_setattr(2) with MOUNT_ATTR_IDMAP: the detached mount `fd` shows files through the id map
+ * of the user namespace `usernsFd` (Linux 5.12+; the filesystem must support it).
+ */
+export function idmapMount(fd: number, usernsFd: number): void {
+  const attr = Buffer.alloc(32); // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
+  attr.writeBigUInt64LE(BigInt(MOUNT_ATTR_IDMAP), 0);
+  attr.writeBigUInt64LE(BigInt(usernsFd), 24);
+  const result = Number(
+    c.syscall(
+      SYS_MOUNT_SETATTR,
+      'int',
+      fd,
+      'const char *',
+      '',
+      'unsigned int',
+      AT_EMPTY_PATH | AT_RECURSIVE,
+      'uint8_t *',
+      attr,
+      'size_t',
+      32,
+    ),
+  );
+  check(result, 'mount_setattr', [
+    fd,
+    '',
+    raw('AT_EMPTY_PATH|AT_RECURSIVE'),
+    raw(`{attr_set=MOUNT_ATTR_IDMAP, userns_fd=${usernsFd}}`),
+    32,
+  ]);
+}
+
+/** move_mount(2): attaches the detached mount `fd` at `target`. */
+export function moveMount(fd: number, target: string): void {
+  const result = Number(
+    c.syscall(
+      SYS_MOVE_MOUNT,
+      'int',
+      fd,
+      'const char *',
+      '',
+      'int',
+      AT_FDCWD,
+      'const char *',
+      target,
+      'unsigned int',
+      MOVE_MOUNT_F_EMPTY_PATH,
+    ),
+  );
+  check(result, 'move_mount', [fd, '', raw('AT_FDCWD'), target, raw('MOVE_MOUNT_F_EMPTY_PATH')]);
+}
+
+/**
+ * Sets `lo` up in the calling thread's network namespace, with the same ioctl `ip link set lo up`
+ * makes: SIOCGIFFLAGS, add IFF_UP, SIOCSIFFLAGS on any socket of that namespace.
+ */
+export function bringLoopbackUp(): void {
+  const AF_INET = 2;
+  const SOCK_DGRAM = 2;
+  const SIOCGIFFLAGS = 0x8913;
+  const SIOCSIFFLAGS = 0x8914;
+  const IFF_UP = 0x1;
+  const socket = check(c.socket(AF_INET, SOCK_DGRAM | O.O_CLOEXEC, 0), 'socket', [
+    raw('AF_INET'),
+    raw('SOCK_DGRAM|SOCK_CLOEXEC'),
+    0,
+  ]);
+  try {
+    const ifreq = new Uint8Array(40); // struct ifreq: char ifr_name[16]; then the flags (short)
+    ifreq.set(Buffer.from('lo\0'));
+    check(c.ioctl(socket, SIOCGIFFLAGS, ifreq), 'ioctl', [socket, raw('SIOCGIFFLAGS'), raw('{ifr_name="lo"}')]);
+    const view = new DataView(ifreq.buffer);
+    view.setInt16(16, view.getInt16(16, true) | IFF_UP, true);
+    check(c.ioctl(socket, SIOCSIFFLAGS, ifreq), 'ioctl', [socket, raw('SIOCSIFFLAGS'), raw('{ifr_name="lo", IFF_UP}')]);
+  } finally {
+    c.close(socket);
+  }
 }

@@ -52,7 +52,15 @@ function applyMountStep(root: string, step: MountStep): void {
   switch (step.kind) {
     case 'mount': {
       const target = inside(root, step.target, 'directory');
-      mount(step.fstype, target, step.fstype, step.flags, step.data ?? null);
+      try {
+        mount(step.fstype, target, step.fstype, step.flags, step.data ?? null);
+      } catch (error) {
+        // In a user namespace (step 07) only the owner of the network namespace may mount a new
+        // sysfs: with --net host that is the host, so the host's /sys is bound in, read-only.
+        if (step.fstype !== 'sysfs' || (error as { code?: string }).code !== 'EPERM') throw error;
+        mount('/sys', target, null, MS_BIND | MS_REC);
+        mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+      }
       return;
     }
     case 'bind-device': {

@@ -33,6 +33,7 @@ export interface CgroupConfig {
   layout: Layout;
 }
 
+// #region container-dir
 /**
  * v2's no-internal-processes rule: a cgroup that holds processes cannot pass controllers to its
  * children, and the runtime's own cgroup (a login session, a service) always holds some. So on v2
@@ -43,6 +44,7 @@ export function containerDir(hierarchy: Hierarchy, id: string): string {
   const base = hierarchy.version === 2 ? hierarchy.mountPoint : join(hierarchy.mountPoint, hierarchy.ownCgroup);
   return join(base, PARENT, id);
 }
+// #endregion container-dir
 
 export const cgroups = defineFeature<CgroupConfig>({
   name: 'cgroups',
@@ -53,6 +55,7 @@ export const cgroups = defineFeature<CgroupConfig>({
       .option('--pids-limit <n>', 'most processes and threads at once')
       .option('--cpus <n>', 'CPU time, in CPUs: 0.5 is half of one CPU');
   },
+  // #region configure
   configure(flags, spec) {
     const limits: Limits = {};
     if (flags.memory !== undefined) limits.memory = parseMemory(flags.memory as string);
@@ -68,12 +71,16 @@ export const cgroups = defineFeature<CgroupConfig>({
       }
     }
     const dirs: CgroupConfig['dirs'] = {};
+    // Without root there is nowhere to make a cgroup (rootless, step 07): nothing asked, nothing made.
+    if (Object.keys(limits).length === 0 && process.getuid?.() !== 0) return { limits, dirs, layout };
     for (const controller of CONTROLLERS) {
       const hierarchy = layout[controller];
       if (hierarchy) dirs[controller] = containerDir(hierarchy, spec.id);
     }
     return { limits, dirs, layout };
   },
+  // #endregion configure
+  // #region create
   create({ dirs, layout }, _spec, cleanup) {
     const unique = [...new Set(Object.values(dirs))];
     enableV2Controllers(layout);
@@ -82,6 +89,8 @@ export const cgroups = defineFeature<CgroupConfig>({
       cleanup.defer(`remove the cgroup ${dir}`, () => removeCgroup(dir));
     }
   },
+  // #endregion create
+  // #region join-and-limit
   spawned({ dirs }, pid) {
     // The init waits for its spec: moved now, before it unshares its cgroup namespace, the
     // namespace's root is the container's cgroup. Its children will inherit the cgroup.
@@ -96,6 +105,8 @@ export const cgroups = defineFeature<CgroupConfig>({
       writeCgroupFile(join(dirs[controller] as string, file), value, optional);
     }
   },
+  // #endregion join-and-limit
+  // #region oom
   exited({ dirs, layout, limits }, _spec, log) {
     const memory = layout.memory;
     if (!memory || !dirs.memory) return;
@@ -108,8 +119,10 @@ export const cgroups = defineFeature<CgroupConfig>({
       );
     }
   },
+  // #endregion oom
 });
 
+// #region enable-v2
 /** v2: a controller works in a cgroup only if every ancestor lists it in cgroup.subtree_control. */
 function enableV2Controllers(layout: Layout): void {
   const v2 = (['memory', 'pids', 'cpu'] as const).filter((c) => layout[c]?.version === 2);
@@ -120,10 +133,12 @@ function enableV2Controllers(layout: Layout): void {
     writeCgroupFile(join(dir, 'cgroup.subtree_control'), v2.map((c) => `+${c}`).join(' '));
   }
 }
+// #endregion enable-v2
 
 function writeCgroupFile(path: string, value: string, optional = false): void {
   try {
-    writeFileSync(path, value);
+    // r+: no O_CREAT. A cgroup directory cannot create files, so with it a missing file is EACCES.
+    writeFileSync(path, value, { flag: 'r+' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (optional && code === 'ENOENT') return;
@@ -146,6 +161,7 @@ function readCounter(path: string, key: string): number {
   }
 }
 
+// #region remove
 /**
  * rmdir(2) of a cgroup fails with EBUSY while any task is in it. When the container's PID 1
  * exits the kernel kills the rest of its PID namespace, but they take a moment to go; a
@@ -178,3 +194,4 @@ async function removeCgroup(dir: string): Promise<void> {
     await sleep(10);
   }
 }
+// #endregion remove

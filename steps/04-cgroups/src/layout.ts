@@ -62,6 +62,7 @@ export function ownCgroups(procSelfCgroup: string): { v1: Map<string, string>; v
   return { v1, v2 };
 }
 
+// #region detect
 export function detectLayout(
   mountinfo: string,
   procSelfCgroup: string,
@@ -82,6 +83,7 @@ export function detectLayout(
   }
   return layout;
 }
+// #endregion detect
 
 /** The layout of this machine, as the runtime sees it. */
 export function readLayout(): Layout {

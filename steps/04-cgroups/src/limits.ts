@@ -13,8 +13,12 @@ export interface Limits {
   cpus?: number;
 }
 
-/** docker's minimum: below it not even the runtime's own init fits. */
-export const MIN_MEMORY = 6 * 1024 * 1024;
+/**
+ * Below this the limit cannot even be written: the runtime's init is a Node process whose ~40 MiB
+ * are already charged to the cgroup when the limits are set (v1 refuses with EBUSY, v2 would
+ * OOM-kill the init). docker's minimum is 6m; its init is not a JavaScript runtime.
+ */
+export const MIN_MEMORY = 64 * 1024 * 1024;
 export const CPU_PERIOD_US = 100_000;
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -26,7 +30,8 @@ export function parseMemory(text: string): number {
   if (!Number.isFinite(bytes) || bytes <= 0) {
     throw new UsageError(`--memory "${text}" is not a size: use a number with b, k, m or g, e.g. --memory 100m`);
   }
-  if (bytes < MIN_MEMORY) throw new UsageError(`--memory ${text} is below the minimum of 6m`);
+  if (bytes < MIN_MEMORY)
+    throw new UsageError(`--memory ${text} is below the minimum of 64m (the runtime's own init needs ~40m)`);
   return bytes;
 }
 
@@ -57,6 +62,7 @@ export interface LimitFile {
   optional?: boolean;
 }
 
+// #region limit-files
 /** The files, named as the cgroup version names them, and what goes in them. */
 export function limitFiles(limits: Limits, version: (controller: Controller) => Version): LimitFile[] {
   const files: LimitFile[] = [];
@@ -91,3 +97,4 @@ export function limitFiles(limits: Limits, version: (controller: Controller) => 
 export function oomCounter(version: Version): { file: string; key: string } {
   return version === 2 ? { file: 'memory.events', key: 'oom_kill' } : { file: 'memory.oom_control', key: 'oom_kill' };
 }
+// #endregion limit-files

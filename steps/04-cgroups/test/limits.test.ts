@@ -15,8 +15,8 @@ describe('parseMemory, with docker meanings', () => {
     ['100M', 100 * 1024 ** 2],
     ['1g', 1024 ** 3],
     ['1.5g', 1.5 * 1024 ** 3],
-    ['8192k', 8 * 1024 ** 2],
-    ['52428800', 52428800],
+    ['81920k', 80 * 1024 ** 2],
+    ['104857600', 104857600],
     ['64mb', 64 * 1024 ** 2],
   ])('%s is %i bytes', (text, bytes) => {
     expect(parseMemory(text)).toBe(bytes);
@@ -26,8 +26,8 @@ describe('parseMemory, with docker meanings', () => {
     expect(() => parseMemory(text)).toThrow(/is not a size: use a number with b, k, m or g/);
   });
 
-  it('rejects less than the 6m minimum', () => {
-    expect(() => parseMemory('4m')).toThrow(/below the minimum of 6m/);
+  it('rejects less than the 64m minimum, which the init alone nearly fills', () => {
+    expect(() => parseMemory('32m')).toThrow(/below the minimum of 64m/);
   });
 });
 

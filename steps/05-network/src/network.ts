@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineFeature, RuntimeError, UsageError } from '@ctr/runtime';
-import { CLONE_NEWNET } from '@ctr/syscalls';
+import { bringLoopbackUp, CLONE_NEWNET } from '@ctr/syscalls';
 import { containerAddresses, formatIp, formatSubnet, gatewayOf, parseSubnet } from './addresses.js';
 import { BRIDGE, ensureBridge, NFT_TABLE } from './bridge.js';
 import { ipInside, requireTools, run } from './host-commands.js';
@@ -52,7 +52,6 @@ export const network = defineFeature<NetworkConfig>({
       throw new UsageError(`-p publishes ports through the bridge: it needs --net bridge, not --net ${mode}`);
     }
     if (mode === 'bridge') requireTools(mode, ['ip', 'nsenter', 'nft']);
-    if (mode === 'none') requireTools(mode, ['ip', 'nsenter']);
     return { mode, publish, address: null, subnet: null };
   },
   create(config, spec, cleanup) {
@@ -86,11 +85,7 @@ export const network = defineFeature<NetworkConfig>({
     );
   },
   attach(config, pid, spec, cleanup) {
-    if (config.mode === 'host') return;
-    if (config.mode === 'none') {
-      ipInside(pid, ['link set lo up']);
-      return;
-    }
+    if (config.mode !== 'bridge') return;
     const subnet = parseSubnet(config.subnet as string);
     const veth = vethName(spec.id);
     // The peer is born in the container's namespace, already named eth0: nothing to move or rename.
@@ -98,7 +93,6 @@ export const network = defineFeature<NetworkConfig>({
     cleanup.defer(`delete the veth ${veth}`, () => deleteLink(veth));
     run('ip', ['link', 'set', veth, 'master', BRIDGE, 'up']);
     ipInside(pid, [
-      'link set lo up',
       `addr add ${config.address}/${subnet.prefix} dev eth0`,
       'link set eth0 up',
       `route add default via ${formatIp(gatewayOf(subnet))}`,
@@ -116,7 +110,15 @@ export const network = defineFeature<NetworkConfig>({
       }
     }
   },
+  setup(config) {
+    setupLoopback(config);
+  },
 });
+
+/** Container side: a new network namespace starts with `lo` down, even in --net none. */
+function setupLoopback(config: NetworkConfig): void {
+  if (config.mode !== 'host') bringLoopbackUp();
+}
 
 function leaseAddress(
   subnet: ReturnType<typeof parseSubnet>,

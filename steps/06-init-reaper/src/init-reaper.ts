@@ -6,9 +6,6 @@ export interface InitConfig {
   stopTimeout: number;
 }
 
-/** The Node init's own tasks (main thread and three helpers), which pids.max counts too. */
-export const INIT_TASKS = 4;
-
 /**
  * A PID 1 that does PID 1's job: the init no longer execs the command, it starts it as its
  * child, reaps every child, forwards signals and exits with the command's status.
@@ -22,12 +19,6 @@ export const initReaper = defineFeature<InitConfig>({
     const text = flags.stopTimeout as string;
     if (!/^\d+$/.test(text))
       throw new UsageError(`--stop-timeout "${text}" must be a whole number of seconds, e.g. --stop-timeout 10`);
-    const pids = flags.pidsLimit === undefined ? null : Number(flags.pidsLimit);
-    if (pids !== null && pids <= INIT_TASKS) {
-      throw new UsageError(
-        `--pids-limit ${pids} leaves nothing for the command: this step's init uses ${INIT_TASKS} tasks, so give at least ${INIT_TASKS + 1}`,
-      );
-    }
     return { stopTimeout: Number(text) };
   },
   stopTimeout: (config) => config.stopTimeout,

@@ -13,9 +13,9 @@
  * libuv has no child of its own here and never calls waitpid(). This code is the only reaper,
  * and waitpid(-1) cannot take a child from under libuv (shared/FIELD-NOTES.md).
  */
-import { closeSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { commandFailure, handOverStdioOnly, INIT_CHANNEL_FD, resolveCommand } from '@ctr/runtime';
+import { commandFailure, handOverStdioOnly, INIT_CHANNEL_FD, RuntimeError, resolveCommand } from '@ctr/runtime';
 import { isatty, kill, posixSpawn, shellExitCode, WNOHANG, waitpid } from '@ctr/syscalls';
 
 /** What a runtime or `docker kill` may send; all of them go on to the command. */
@@ -56,6 +56,13 @@ export function runAsInit(args: readonly string[], env: readonly string[]): void
       foregroundOf: isatty(0) ? 0 : null,
     });
   } catch (error) {
+    if ((error as { code?: string }).code === 'EAGAIN') {
+      // pids.max counts threads, and this init stays: its own threads share the limit.
+      const threads = /^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+      throw new RuntimeError(
+        `cannot start the command: --pids-limit is reached (this init alone has ${threads} threads): raise it`,
+      );
+    }
     throw commandFailure(path, error);
   }
   // End-of-file on the init channel tells the host that the command runs.

@@ -10,6 +10,6 @@ cliContract('06');
 pidNamespaceProperties('06', { init: true });
 utsNamespaceProperties('06');
 mountNamespaceProperties('06', { init: true });
-cgroupProperties('06');
+cgroupProperties('06', { init: true });
 networkProperties('06');
 initProperties('06');

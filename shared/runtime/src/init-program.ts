@@ -1,0 +1,95 @@
+/**
+ * The command line that starts the init. Compiled JavaScript runs as it is. TypeScript run through
+ * tsx (`node --import tsx`, the student's path) is first bundled into one plain JavaScript file
+ * with esbuild, and the init runs that: tsx in the init would add a loader thread (pids.max counts
+ * threads), tens of megabytes (counted by --memory once the init is born in the cgroup, step 07),
+ * a second of start-up on a cold cache, and an esbuild process inside the container.
+ *
+ * The bundle is rebuilt only when one of its source files changed (sizes and times are compared),
+ * so an edited step takes effect on the next start.
+ */
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** In the checkout; for a rootless user who may not write there (step 07), in ~/.cache. */
+const CACHES = [
+  fileURLToPath(new URL('../../../node_modules/.cache/ctr-init/', import.meta.url)),
+  join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'ctr-init'),
+];
+
+interface Manifest {
+  inputs: Record<string, { size: number; mtimeMs: number }>;
+}
+
+export async function initProgram(entry: string): Promise<string[]> {
+  const underTsx = process.execArgv.some((arg) => /tsx/.test(arg));
+  if (!underTsx) return [process.execPath, '--v8-pool-size=0', entry];
+  const name = `${basename(dirname(dirname(entry)))}.mjs`;
+  const fresh = CACHES.map((dir) => join(dir, name)).find((bundle) => isFresh(`${bundle}.json`));
+  if (fresh) return [process.execPath, '--v8-pool-size=0', fresh];
+  const bundle = join(writableCache(), name);
+  await build(entry, bundle);
+  return [process.execPath, '--v8-pool-size=0', bundle];
+}
+
+function writableCache(): string {
+  for (const dir of CACHES) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      accessSync(dir, constants.W_OK);
+      return dir;
+    } catch {}
+  }
+  throw new Error(`no writable cache for the init bundle: tried ${CACHES.join(', ')}`);
+}
+
+function isFresh(manifestPath: string): boolean {
+  try {
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    return Object.entries(manifest.inputs).every(([path, seen]) => {
+      const now = statSync(path);
+      return now.size === seen.size && now.mtimeMs === seen.mtimeMs;
+    });
+  } catch {
+    return false;
+  }
+}
+
+async function build(entry: string, bundle: string): Promise<void> {
+  const esbuild = await import('esbuild');
+  // koffi loads a native .node file from its own package: it stays outside the bundle, at its path.
+  const koffi = createRequire(fileURLToPath(new URL('../../syscalls/package.json', import.meta.url))).resolve('koffi');
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    // CommonJS dependencies (commander) call require(); an ES module has none of its own.
+    banner: {
+      js: "import { createRequire as __ctrRequire } from 'node:module'; const require = __ctrRequire(import.meta.url);",
+    },
+    plugins: [
+      { name: 'koffi', setup: (b) => b.onResolve({ filter: /^koffi$/ }, () => ({ path: koffi, external: true })) },
+    ],
+  });
+  const output = result.outputFiles[0];
+  if (!output) throw new Error(`esbuild produced nothing for ${entry}`);
+  const inputs: Manifest['inputs'] = {};
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const path = join(process.cwd(), input);
+    const { size, mtimeMs } = statSync(path);
+    inputs[path] = { size, mtimeMs };
+  }
+  // Written under a temporary name and renamed: a parallel start sees the old bundle or the new.
+  writeFileSync(`${bundle}.${process.pid}`, output.contents);
+  renameSync(`${bundle}.${process.pid}`, bundle);
+  writeFileSync(`${bundle}.json.${process.pid}`, JSON.stringify({ inputs }));
+  renameSync(`${bundle}.json.${process.pid}`, `${bundle}.json`);
+}

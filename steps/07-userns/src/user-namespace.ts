@@ -1,0 +1,237 @@
+/**
+ * Root in the container, nobody on the host. The container's processes run in a user namespace
+ * whose uid 0 is an unprivileged host uid: capabilities they have count in their own namespaces
+ * only, and an escape lands as that uid. Without sudo the same mechanism gives rootless mode.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { defineFeature, RuntimeError } from '@ctr/runtime';
+import { MNT_DETACH, umount2 } from '@ctr/syscalls';
+import {
+  DEFAULT_RANGE,
+  type IdRange,
+  mapArgs,
+  mapText,
+  rootfulMap,
+  rootlessMap,
+  subordinateRange,
+  usernsRefusalHint,
+} from './idmap.js';
+import { mountIdmapped, shiftedCopy } from './mapped-rootfs.js';
+import { nsexecBinary } from './native.js';
+
+export interface UsernsConfig {
+  rootless: boolean;
+  uidMap: IdRange[];
+  gidMap: IdRange[];
+  /** Write the maps through the setuid newuidmap/newgidmap (rootless, with /etc/subuid ranges). */
+  viaNewuidmap: boolean;
+}
+
+const readOrNull = (path: string): string | null => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+};
+
+const onPath = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+
+export const userNamespace = defineFeature<UsernsConfig>({
+  name: 'user',
+  // #region adjust-flags
+  adjustFlags(flags, log) {
+    if (process.getuid?.() === 0) return flags;
+    // Rootless: what needs the host's privileges is left out, with a notice instead of an error.
+    const adjusted: Record<string, unknown> = { ...flags };
+    for (const limit of ['memory', 'pidsLimit', 'cpus'] as const) {
+      if (adjusted[limit] !== undefined) {
+        log(
+          `notice: rootless: --${limit === 'pidsLimit' ? 'pids-limit' : limit} ignored: cgroup limits need root or a delegated cgroup`,
+        );
+        delete adjusted[limit];
+      }
+    }
+    if (adjusted.net === 'bridge') {
+      const tool = ['pasta', 'slirp4netns'].find(onPath);
+      log(
+        `notice: rootless: --net none instead of bridge: a bridge needs root${tool ? ` (${tool} is installed, but this step does not drive it yet)` : '; pasta or slirp4netns would give user-mode networking'}`,
+      );
+      adjusted.net = 'none';
+    }
+    return adjusted;
+  },
+  // #endregion adjust-flags
+  // #region configure
+  configure(_flags, spec) {
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    if (uid === 0) {
+      // Under sudo, the range of the user who ran sudo; otherwise root's; otherwise the default.
+      const user = process.env.SUDO_USER ?? 'root';
+      const id = Number(process.env.SUDO_UID ?? 0);
+      const subuid = subordinateRange(readOrNull('/etc/subuid') ?? '', user, id) ?? DEFAULT_RANGE;
+      const subgid = subordinateRange(readOrNull('/etc/subgid') ?? '', user, id) ?? DEFAULT_RANGE;
+      return { rootless: false, uidMap: rootfulMap(subuid), gidMap: rootfulMap(subgid), viaNewuidmap: false };
+    }
+    const user = process.env.USER ?? process.env.LOGNAME;
+    const subuid = subordinateRange(readOrNull('/etc/subuid') ?? '', user, uid);
+    const subgid = subordinateRange(readOrNull('/etc/subgid') ?? '', user, uid);
+    const viaNewuidmap = Boolean(subuid && subgid && onPath('newuidmap') && onPath('newgidmap'));
+    if (spec.rootfs) {
+      // A rootless user may not make an idmapped mount: a copy they own is root inside.
+      const home = process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share');
+      spec.rootfs = shiftedCopy(spec.rootfs, join(home, 'ctr', 'rootfs'), null, (line) =>
+        process.stderr.write(`ctr: ${line}\n`),
+      );
+    }
+    return {
+      rootless: true,
+      uidMap: rootlessMap(uid, viaNewuidmap ? subuid : null),
+      gidMap: rootlessMap(gid, viaNewuidmap ? subgid : null),
+      viaNewuidmap,
+    };
+  },
+  // #endregion configure
+  // #region spawn
+  aroundSpawn(spawn) {
+    // The init is started through the native helper: it makes the user and PID namespaces.
+    return spawn([nsexecBinary()]);
+  },
+  async spawned(config, pid, spec, cleanup, helper) {
+    const socket = helper.stdio[4] as Readable & Writable;
+    const lines = readLines(socket);
+    const first = await lines.next();
+    if (first !== 'U') throw refusal(first);
+    writeMaps(pid, config);
+    if (spec.rootfs && !config.rootless) spec.rootfs = mapRootfs(spec.rootfs, pid, spec.id, config, cleanup);
+    socket.write('M');
+    const initPid = Number(await lines.next());
+    if (!Number.isInteger(initPid) || initPid <= 0)
+      throw new RuntimeError('the native helper did not report the init it started');
+    return initPid;
+  },
+  // #endregion spawn
+});
+
+// #region write-maps
+/**
+ * The maps are written from outside, by the runtime: a process in the new namespace has no ids
+ * yet. Rules (man 7 user_namespaces): once per file; an unprivileged writer may map only its own
+ * id, and must write "deny" to setgroups before gid_map; newuidmap, setuid root, may map the
+ * ranges /etc/subuid grants.
+ */
+function writeMaps(pid: number, config: UsernsConfig): void {
+  try {
+    if (config.viaNewuidmap) {
+      for (const [tool, map] of [
+        ['newuidmap', config.uidMap],
+        ['newgidmap', config.gidMap],
+      ] as const) {
+        const result = spawnSync(tool, mapArgs(pid, map), { encoding: 'utf8' });
+        if (result.status !== 0) throw new RuntimeError(`${tool} failed: ${result.stderr.trim()}`);
+      }
+      return;
+    }
+    if (config.rootless) writeFileSync(`/proc/${pid}/setgroups`, 'deny');
+    writeFileSync(`/proc/${pid}/uid_map`, mapText(config.uidMap));
+    writeFileSync(`/proc/${pid}/gid_map`, mapText(config.gidMap));
+  } catch (error) {
+    if (error instanceof RuntimeError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new RuntimeError(
+      `cannot write the uid/gid maps of the container (${code}): ${usernsRefusalHint(readOrNull)}`,
+    );
+  }
+}
+// #endregion write-maps
+
+// #region map-rootfs
+function mapRootfs(
+  rootfs: string,
+  pid: number,
+  id: string,
+  config: UsernsConfig,
+  cleanup: { defer(what: string, undo: () => unknown): void },
+): string {
+  const target = `/run/ctr/containers/${id}/rootfs`;
+  try {
+    mountIdmapped(rootfs, pid, target);
+    cleanup.defer(`unmount the idmapped rootfs ${target}`, () => {
+      umount2(target, MNT_DETACH);
+      rmdirSync(target);
+    });
+    return target;
+  } catch (error) {
+    // EINVAL or EPERM: the filesystem (or the kernel, before 5.12) does not do idmapped mounts.
+    try {
+      rmdirSync(target);
+    } catch {}
+    const shift = config.uidMap[0]?.outside ?? DEFAULT_RANGE.start;
+    process.stderr.write(
+      `ctr: notice: no idmapped mount here (${(error as Error).message}): using a copy with shifted owners\n`,
+    );
+    return shiftedCopy(rootfs, `${rootfs}.uid-${shift}`, shift, (line) => process.stderr.write(`ctr: ${line}\n`));
+  }
+}
+// #endregion map-rootfs
+
+function refusal(message: string | null): RuntimeError {
+  const errno = message?.match(/^E(\d+) (.*)$/);
+  if (errno?.[2]?.startsWith('unshare(CLONE_NEWUSER)')) {
+    return new RuntimeError(`${errno[2]} was refused (errno ${errno[1]}): ${usernsRefusalHint(readOrNull)}`);
+  }
+  return new RuntimeError(
+    `the native helper failed: ${errno ? `${errno[2]}, errno ${errno[1]}` : 'it ended before it said anything'}`,
+  );
+}
+
+/** The helper's replies: one byte ("U"), or lines ("E1 call", "1234"). */
+function readLines(socket: Readable) {
+  let buffered = '';
+  const waiting: ((line: string | null) => void)[] = [];
+  let ended = false;
+  const flush = (): void => {
+    while (waiting.length > 0) {
+      if (buffered.startsWith('U')) {
+        buffered = buffered.slice(1);
+        waiting.shift()?.('U');
+        continue;
+      }
+      const newline = buffered.indexOf('\n');
+      if (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        waiting.shift()?.(line);
+      } else if (ended) {
+        waiting.shift()?.(null);
+      } else {
+        return;
+      }
+    }
+  };
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    flush();
+  });
+  socket.on('end', () => {
+    ended = true;
+    flush();
+  });
+  socket.on('error', () => {
+    ended = true;
+    flush();
+  });
+  return {
+    next: () =>
+      new Promise<string | null>((resolve) => {
+        waiting.push(resolve);
+        flush();
+      }),
+  };
+}

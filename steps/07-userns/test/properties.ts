@@ -1,0 +1,142 @@
+/** What step 07 promises: root inside is an unprivileged uid outside; rootless mode works. */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { containerPid1, run, startContainer } from '@ctr/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const uidOf = (pid: number): number => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+
+export function userNamespaceProperties(step: string): void {
+  describe(`step ${step}: user namespace, with root`, () => {
+    it('is uid 0 inside, with 0 mapped to an unprivileged host range in uid_map and gid_map', async () => {
+      const result = await run(step, [
+        '--net',
+        'none',
+        '/bin/sh',
+        '-c',
+        'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map',
+      ]);
+      expect(result.exitCode).toBe(0);
+      const [uid, gid, uidMap, gidMap] = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/));
+      expect([uid, gid]).toEqual([['0'], ['0']]);
+      for (const map of [uidMap, gidMap]) {
+        expect(map?.[0]).toBe('0');
+        expect(Number(map?.[1])).toBeGreaterThan(0); // host root is not in the map
+        expect(Number(map?.[2])).toBeGreaterThanOrEqual(65536);
+      }
+    });
+
+    it("runs as the mapped host uid, seen from the host's /proc", async () => {
+      const container = startContainer(step, [
+        '--net',
+        'none',
+        '/bin/sh',
+        '-c',
+        'cat /proc/self/uid_map; echo ready; exec sleep 3701',
+      ]);
+      await container.waitForOutput('ready');
+      const hostUid = Number(container.stdout().trim().split(/\s+/)[1]);
+      const pid1 = containerPid1(container.runtime.pid as number) as number;
+      const seen = uidOf(pid1);
+      process.kill(pid1, 'SIGKILL');
+      await container.result;
+      expect(seen).toBe(hostUid);
+      expect(seen).not.toBe(0);
+    });
+
+    it('shows the rootfs, owned by host root, as owned by root inside', async () => {
+      const result = await run(step, ['--net', 'none', 'stat', '-c', '%u:%g', '/bin/busybox', '/etc']);
+      expect(result.stdout).toBe('0:0\n0:0\n');
+    });
+
+    it('creates files in a host directory made visible to it (-v) as the mapped host uid', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ctr-volume-'));
+      chmodSync(dir, 0o777); // the container's root is an ordinary host uid: it needs write permission
+      try {
+        const result = await run(step, [
+          '--net',
+          'none',
+          '-v',
+          `${dir}:/data`,
+          '/bin/sh',
+          '-c',
+          'touch /data/made-inside && cat /proc/self/uid_map',
+        ]);
+        expect(result.exitCode).toBe(0);
+        const hostUid = Number(result.stdout.trim().split(/\s+/)[1]);
+        expect(statSync(join(dir, 'made-inside')).uid).toBe(hostUid);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("gives root inside no power over the host's kernel: no device nodes, no clock", async () => {
+      // busybox date exits 0 even when settimeofday fails: its message is the evidence.
+      const script =
+        'mknod /tmp/null c 1 3 2>/dev/null && echo mknod-allowed || echo mknod-refused; date -s 2001-01-01 2>&1 >/dev/null';
+      const before = Date.now();
+      const result = await run(step, ['--net', 'none', '/bin/sh', '-c', script]);
+      expect(result.stdout).toMatch(/^mknod-refused\n.*not permitted/s);
+      expect(Math.abs(Date.now() - before)).toBeLessThan(60_000); // and the host's clock did not move
+    });
+  });
+
+  describe(`step ${step}: rootless, as an ordinary user`, () => {
+    // A user of our own, removed afterwards: the CLI runs as that uid, without sudo.
+    const user = `ctr-rl-${process.pid % 100000}`;
+    let uid = 0;
+    let home = '';
+    beforeAll(() => {
+      home = mkdtempSync(join(tmpdir(), 'ctr-rootless-home-'));
+      execFileSync('useradd', ['--home-dir', home, '--no-create-home', '--shell', '/bin/sh', user]);
+      uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
+      execFileSync('chown', [`${uid}:${uid}`, home]);
+    });
+    afterAll(() => {
+      execFileSync('userdel', [user]);
+      rmSync(home, { recursive: true, force: true });
+    });
+    const asUser = () => ({ uid, env: { PATH: process.env.PATH, HOME: home, USER: user } });
+
+    it('runs a container: root inside is the user outside, in a single-id map', async () => {
+      const result = await run(
+        step,
+        ['/bin/sh', '-c', 'id -u; cat /proc/self/uid_map; ls /sys/class/net; stat -c %u /bin/busybox'],
+        asUser(),
+      );
+      expect(result.exitCode).toBe(0);
+      const [inside, map, devices, owner] = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.trim());
+      expect(inside).toBe('0');
+      expect(map?.split(/\s+/)).toEqual(['0', String(uid), '1']);
+      expect(devices).toBe('lo');
+      expect(owner).toBe('0');
+    });
+
+    it('degrades what needs host privileges with one notice each, not an error', async () => {
+      const result = await run(step, ['--memory', '64m', '--net', 'bridge', '/bin/true'], asUser());
+      expect(result.exitCode).toBe(0);
+      expect(result.stderr).toMatch(/notice: rootless: --memory ignored/);
+      expect(result.stderr).toMatch(/notice: rootless: --net none instead of bridge/);
+    });
+
+    it('still isolates: its own PID, mount and UTS namespaces, and only the container in ps', async () => {
+      const result = await run(
+        step,
+        ['--hostname', 'rootless-box', '/bin/sh', '-c', 'hostname; ps -o pid | wc -l; ls /'],
+        asUser(),
+      );
+      expect(result.exitCode).toBe(0);
+      const [name, lines] = result.stdout.split('\n');
+      expect(name).toBe('rootless-box');
+      expect(Number(lines)).toBeLessThanOrEqual(5); // header, init, sh, ps (and wc)
+    });
+  });
+}
