@@ -27,10 +27,11 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
 fi
 
 # Host tools the network step drives (ip, nsenter, nft), its tests use (ping), and the C compiler
-# step 07 builds its native helper with (gcc, which brings libc6-dev for static test programs), from the
+# step 07 builds its native helper with (gcc, which brings libc6-dev for static test programs), and
+# slirp4netns for step 07's rootless networking, from the
 # distribution when it is Debian-family; elsewhere the runtime names what is missing.
 missing=()
-for tool in ip:iproute2 nsenter:util-linux nft:nftables ping:iputils-ping cc:gcc; do
+for tool in ip:iproute2 nsenter:util-linux nft:nftables ping:iputils-ping cc:gcc slirp4netns:slirp4netns; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

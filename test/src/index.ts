@@ -28,3 +28,4 @@ export {
   waitForDescendant,
 } from './kernel.js';
 export { requireRoot } from './root.js';
+export { startTestHost, type TestHost } from './test-host.js';

@@ -2,9 +2,18 @@
  * What step 05 promises, on the real kernel. Traffic stays on this machine: between the host, the
  * containers on the bridge, and a test host the suite makes in a network namespace of its own.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
-import { added, containerPid1, namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
+import {
+  added,
+  containerPid1,
+  namespaceOf,
+  run,
+  sleepIn,
+  startContainer,
+  startTestHost,
+  type TestHost,
+} from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -173,38 +182,21 @@ export function networkProperties(step: string): void {
   });
 
   describe(`step ${step}: NAT, proven with a test host of our own`, () => {
-    // "The internet" is a network namespace made here, reached through a veth on the host.
-    const ns = `ctrtest-${process.pid}`;
-    const hostEnd = `vt${process.pid % 100000}h`;
-    let server: ReturnType<typeof spawn>;
+    let internet: TestHost;
     beforeAll(async () => {
-      execFileSync('ip', ['netns', 'add', ns]);
-      execFileSync('ip', ['link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-      execFileSync('ip', ['addr', 'add', '198.18.0.1/30', 'dev', hostEnd]);
-      execFileSync('ip', ['link', 'set', hostEnd, 'up']);
-      execFileSync('ip', ['-n', ns, 'addr', 'add', '198.18.0.2/30', 'dev', 'eth0']);
-      execFileSync('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-      execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-      // Before any packet: the test host's address must route through our veth, nowhere else.
-      expect(execFileSync('ip', ['route', 'get', '198.18.0.2'], { encoding: 'utf8' })).toContain(`dev ${hostEnd}`);
-      const program =
-        "require('net').createServer(s=>s.end('seen-from '+s.remoteAddress.replace('::ffff:','')+'\\n')).listen(7004,'198.18.0.2',()=>console.log('listening'))";
-      server = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', program], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      await new Promise<void>((resolve) => server.stdout?.once('data', () => resolve()));
+      internet = await startTestHost(7004);
     });
-    afterAll(() => {
-      server?.kill();
-      execFileSync('ip', ['link', 'delete', hostEnd]);
-      execFileSync('ip', ['netns', 'delete', ns]);
-    });
+    afterAll(() => internet?.stop());
 
     it("reaches a host beyond the bridge, which sees the host's address, not the container's", async () => {
-      const result = await run(step, ['/bin/sh', '-c', 'ip -o -4 addr show eth0; nc 198.18.0.2 7004']);
+      const result = await run(step, [
+        '/bin/sh',
+        '-c',
+        `ip -o -4 addr show eth0; nc ${internet.address} ${internet.port}`,
+      ]);
       expect(result.exitCode).toBe(0);
       const containerAddress = addressIn(result.stdout);
-      expect(result.stdout).toContain('seen-from 198.18.0.1\n');
+      expect(result.stdout).toContain(`seen-from ${internet.hostAddress}\n`);
       expect(result.stdout).not.toContain(`seen-from ${containerAddress}`);
     });
   });

@@ -3,8 +3,8 @@
  * whose uid 0 is an unprivileged host uid: capabilities they have count in their own namespaces
  * only, and an escape lands as that uid. Without sudo the same mechanism gives rootless mode.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -25,6 +25,8 @@ import { nsexecBinary } from './native.js';
 
 export interface UsernsConfig {
   rootless: boolean;
+  /** Rootless user-mode networking in place of step 05's bridge, when slirp4netns is installed. */
+  userNetwork: 'slirp4netns' | null;
   uidMap: IdRange[];
   gidMap: IdRange[];
   /** Write the maps through the setuid newuidmap/newgidmap (rootless, with /etc/subuid ranges). */
@@ -57,17 +59,24 @@ export const userNamespace = defineFeature<UsernsConfig>({
       }
     }
     if (adjusted.net === 'bridge') {
-      const tool = ['pasta', 'slirp4netns'].find(onPath);
-      log(
-        `notice: rootless: --net none instead of bridge: a bridge needs root${tool ? ` (${tool} is installed, but this step does not drive it yet)` : '; pasta or slirp4netns would give user-mode networking'}`,
-      );
+      // A bridge and NAT need root. slirp4netns gives the container a network of its own in user
+      // mode instead: its own namespace, reached through a tap device that slirp4netns, running as
+      // the user, serves from the host's network stack.
       adjusted.net = 'none';
+      if (onPath('slirp4netns')) {
+        adjusted.userNetwork = 'slirp4netns';
+        log('notice: rootless: user-mode networking through slirp4netns instead of a bridge (-p is not supported)');
+      } else {
+        log(
+          'notice: rootless: --net none instead of bridge: a bridge needs root; install slirp4netns for user-mode networking',
+        );
+      }
     }
     return adjusted;
   },
   // #endregion adjust-flags
   // #region configure
-  configure(_flags, spec) {
+  configure(flags, spec) {
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
     if (uid === 0) {
@@ -76,7 +85,13 @@ export const userNamespace = defineFeature<UsernsConfig>({
       const id = Number(process.env.SUDO_UID ?? 0);
       const subuid = subordinateRange(readOrNull('/etc/subuid') ?? '', user, id) ?? DEFAULT_RANGE;
       const subgid = subordinateRange(readOrNull('/etc/subgid') ?? '', user, id) ?? DEFAULT_RANGE;
-      return { rootless: false, uidMap: rootfulMap(subuid), gidMap: rootfulMap(subgid), viaNewuidmap: false };
+      return {
+        rootless: false,
+        userNetwork: null,
+        uidMap: rootfulMap(subuid),
+        gidMap: rootfulMap(subgid),
+        viaNewuidmap: false,
+      };
     }
     const user = process.env.USER ?? process.env.LOGNAME;
     const subuid = subordinateRange(readOrNull('/etc/subuid') ?? '', user, uid);
@@ -91,6 +106,7 @@ export const userNamespace = defineFeature<UsernsConfig>({
     }
     return {
       rootless: true,
+      userNetwork: flags.userNetwork === 'slirp4netns' ? 'slirp4netns' : null,
       uidMap: rootlessMap(uid, viaNewuidmap ? subuid : null),
       gidMap: rootlessMap(gid, viaNewuidmap ? subgid : null),
       viaNewuidmap,
@@ -98,6 +114,18 @@ export const userNamespace = defineFeature<UsernsConfig>({
   },
   // #endregion configure
   // #region spawn
+  create(config, spec, cleanup) {
+    if (!config.userNetwork) return;
+    // slirp4netns answers DNS on 10.0.2.3 and forwards it to the host's resolvers.
+    const dir = join(process.env.XDG_RUNTIME_DIR ?? join(homedir(), '.cache'), 'ctr', spec.id);
+    mkdirSync(dir, { recursive: true });
+    cleanup.defer(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'resolv.conf'), 'nameserver 10.0.2.3\n');
+    spec.binds.push({ source: join(dir, 'resolv.conf'), target: '/etc/resolv.conf', readonly: true });
+  },
+  async attach(config, pid, _spec, cleanup) {
+    if (config.userNetwork) await startSlirp4netns(pid, cleanup);
+  },
   aroundSpawn(spawn) {
     // The init is started through the native helper: it makes the user and PID namespaces.
     return spawn([nsexecBinary()]);
@@ -179,6 +207,44 @@ function mapRootfs(
   }
 }
 // #endregion map-rootfs
+
+/**
+ * slirp4netns joins the container's user and network namespaces, makes tap0 there (10.0.2.100/24,
+ * gateway 10.0.2.2) and carries its traffic through sockets of the host's network stack, as the
+ * user. It says "1" on its ready fd once tap0 is configured; it is stopped at clean-up.
+ */
+async function startSlirp4netns(
+  pid: number,
+  cleanup: { defer(what: string, undo: () => unknown): void },
+): Promise<void> {
+  const slirp = spawn(
+    'slirp4netns',
+    [
+      '--configure',
+      '--mtu=65520',
+      '--disable-host-loopback',
+      `--userns-path=/proc/${pid}/ns/user`,
+      '--ready-fd=3',
+      String(pid),
+      'tap0',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<void>((resolve) => slirp.once('exit', () => resolve()));
+  cleanup.defer('stop slirp4netns', async () => {
+    slirp.kill();
+    await exited;
+  });
+  let stderr = '';
+  slirp.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => slirp.stdio[3]?.once('data', () => resolve(true))),
+    exited.then(() => false),
+  ]);
+  if (!ready) throw new RuntimeError(`slirp4netns failed: ${stderr.trim().split('\n').pop() ?? 'it exited'}`);
+}
 
 function refusal(message: string | null): RuntimeError {
   const errno = message?.match(/^E(\d+) (.*)$/);

@@ -1,11 +1,12 @@
 /** What step 07 promises: root inside is an unprivileged uid outside; rootless mode works. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { containerPid1, run, startContainer } from '@ctr/testkit';
+import { containerPid1, run, startContainer, startTestHost } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+const onPath = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 const uidOf = (pid: number): number => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 
 export function userNamespaceProperties(step: string): void {
@@ -106,7 +107,7 @@ export function userNamespaceProperties(step: string): void {
     it('runs a container: root inside is the user outside, in a single-id map', async () => {
       const result = await run(
         step,
-        ['/bin/sh', '-c', 'id -u; cat /proc/self/uid_map; ls /sys/class/net; stat -c %u /bin/busybox'],
+        ['--net', 'none', '/bin/sh', '-c', 'id -u; cat /proc/self/uid_map; ls /sys/class/net; stat -c %u /bin/busybox'],
         asUser(),
       );
       expect(result.exitCode).toBe(0);
@@ -124,7 +125,27 @@ export function userNamespaceProperties(step: string): void {
       const result = await run(step, ['--memory', '64m', '--net', 'bridge', '/bin/true'], asUser());
       expect(result.exitCode).toBe(0);
       expect(result.stderr).toMatch(/notice: rootless: --memory ignored/);
-      expect(result.stderr).toMatch(/notice: rootless: --net none instead of bridge/);
+      expect(result.stderr).toMatch(
+        /notice: rootless: (user-mode networking through slirp4netns|--net none) instead of (a )?bridge/,
+      );
+    });
+
+    it("reaches a host beyond this machine's stack through slirp4netns, as the host (user-mode NAT)", async () => {
+      if (!onPath('slirp4netns'))
+        throw new Error('this test needs slirp4netns: apt-get install slirp4netns (setup.sh does)');
+      const internet = await startTestHost(7702);
+      try {
+        const result = await run(
+          step,
+          ['/bin/sh', '-c', `ip -o -4 addr show tap0; nc ${internet.address} ${internet.port}`],
+          asUser(),
+        );
+        expect(result.exitCode).toBe(0);
+        expect(result.stdout).toContain('inet 10.0.2.100/24');
+        expect(result.stdout).toContain(`seen-from ${internet.hostAddress}\n`);
+      } finally {
+        internet.stop();
+      }
     });
 
     it('still isolates: its own PID, mount and UTS namespaces, and only the container in ps', async () => {
