@@ -58,7 +58,8 @@ function applyMountStep(root: string, step: MountStep): void {
         // In a user namespace (step 07) only the owner of the network namespace may mount a new
         // sysfs: with --net host that is the host, so the host's /sys is bound in, read-only.
         if (step.fstype !== 'sysfs' || (error as { code?: string }).code !== 'EPERM') throw error;
-        mount('/sys', target, null, MS_BIND | MS_REC);
+        // Not MS_REC: the host's cgroup mounts below /sys/fs/cgroup would come along, writable.
+        mount('/sys', target, null, MS_BIND);
         mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
       }
       return;

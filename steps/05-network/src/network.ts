@@ -73,6 +73,7 @@ export const network = defineFeature<NetworkConfig>({
     const dir = join(STATE_DIR, 'containers', spec.id);
     mkdirSync(dir, { recursive: true });
     cleanup.defer(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'owner'), String(process.pid)); // for `pnpm clean` after a killed runtime
     const hostname = (spec.features.uts as { hostname?: string } | undefined)?.hostname;
     writeFileSync(join(dir, 'resolv.conf'), containerResolvConf(hostResolvConf()));
     writeFileSync(

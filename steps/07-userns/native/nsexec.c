@@ -48,6 +48,7 @@ int main(int argc, char **argv) {
     return 125;
   }
   /* If the runtime dies, so does this process; the init, whose parent this is, follows by its own. */
+  pid_t runtime = getppid();
   prctl(PR_SET_PDEATHSIG, SIGKILL);
 
   // #region enter
@@ -60,6 +61,10 @@ int main(int argc, char **argv) {
   /* Host groups (gid 0 under sudo) must not follow us in; a rootless map denies setgroups (EPERM). */
   if (setgroups(0, NULL) < 0 && errno != EPERM) fail("setgroups(0, NULL)");
   if (setresuid(0, 0, 0) < 0) fail("setresuid(0, 0, 0)");
+  /* Changing the effective ids cleared the parent-death signal (man 2 prctl): set it again, and
+   * make sure the runtime did not die in between, which would have gone unnoticed. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != runtime) _exit(125);
   if (unshare(CLONE_NEWPID) < 0) fail("unshare(CLONE_NEWPID)");
   // #endregion enter
 
@@ -79,6 +84,9 @@ int main(int argc, char **argv) {
   }
   dprintf(RUNTIME_FD, "%d\n", init_pid);
   close(RUNTIME_FD);
+  /* The init channel (fd 3) belongs to the init now: holding it would hide from the runtime the
+   * end-of-file that says the command started. */
+  close(3);
 
   int status;
   while (waitpid(init_pid, &status, 0) < 0) {

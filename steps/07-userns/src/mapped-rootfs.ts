@@ -52,16 +52,23 @@ export function mountIdmapped(rootfs: string, pid: number, target: string): void
 
 // #region shifted-copy
 /**
- * A copy of `rootfs` beside it, owners shifted by `shift` (0 for a rootless user, whose own files
- * are root inside), made once: built under a temporary name and renamed into place.
+ * A copy of `rootfs`, owners shifted by `shift` (none for a rootless user, whose own files are
+ * root inside), made once: built under a temporary name and renamed into place.
  */
-export function shiftedCopy(rootfs: string, target: string, shift: number | null, log: (line: string) => void): string {
+export function shiftedCopy(
+  rootfs: string,
+  target: string,
+  shift: { uid: number; gid: number } | null,
+  log: (line: string) => void,
+): string {
   if (existsSync(join(target, 'bin'))) return target;
   log(`making ${target}: a copy of the rootfs whose owners fit the user namespace (once; delete it to redo)`);
   mkdirSync(dirname(target), { recursive: true });
   const work = `${target}.partial-${process.pid}`;
   // cp keeps links, modes and times; a rootless user cannot read root's 0700 directories (skipped).
-  const copied = spawnSync('cp', ['-a', '--no-preserve=ownership', rootfs, work], { encoding: 'utf8' });
+  // Root keeps every owner, to shift them; a rootless user cannot, and owns the copy instead.
+  const owners = shift ? [] : ['--no-preserve=ownership'];
+  const copied = spawnSync('cp', ['-a', ...owners, rootfs, work], { encoding: 'utf8' });
   if (!existsSync(join(work, 'bin'))) {
     rmSync(work, { recursive: true, force: true });
     throw new RuntimeError(`cannot copy ${rootfs} to ${work}: ${copied.stderr.trim().split('\n')[0]}`);
@@ -76,9 +83,9 @@ export function shiftedCopy(rootfs: string, target: string, shift: number | null
   return target;
 }
 
-function shiftOwners(path: string, shift: number): void {
+function shiftOwners(path: string, shift: { uid: number; gid: number }): void {
   const stat = lstatSync(path);
-  lchownSync(path, stat.uid + shift, stat.gid + shift);
+  lchownSync(path, stat.uid + shift.uid, stat.gid + shift.gid);
   if (stat.isDirectory()) for (const entry of readdirSync(path)) shiftOwners(join(path, entry), shift);
 }
 // #endregion shifted-copy

@@ -4,9 +4,10 @@
  * only, and an escape lands as that uid. Without sudo the same mechanism gives rootless mode.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { defineFeature, RuntimeError } from '@ctr/runtime';
 import { MNT_DETACH, umount2 } from '@ctr/syscalls';
@@ -100,7 +101,9 @@ export const userNamespace = defineFeature<UsernsConfig>({
     if (spec.rootfs) {
       // A rootless user may not make an idmapped mount: a copy they own is root inside.
       const home = process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share');
-      spec.rootfs = shiftedCopy(spec.rootfs, join(home, 'ctr', 'rootfs'), null, (line) =>
+      // One copy per source rootfs: --rootfs elsewhere gets its own.
+      const key = createHash('sha256').update(realpathSync(spec.rootfs)).digest('hex').slice(0, 12);
+      spec.rootfs = shiftedCopy(spec.rootfs, join(home, 'ctr', `rootfs-${key}`), null, (line) =>
         process.stderr.write(`ctr: ${line}\n`),
       );
     }
@@ -113,7 +116,6 @@ export const userNamespace = defineFeature<UsernsConfig>({
     };
   },
   // #endregion configure
-  // #region spawn
   create(config, spec, cleanup) {
     if (!config.userNetwork) return;
     // slirp4netns answers DNS on 10.0.2.3 and forwards it to the host's resolvers.
@@ -126,6 +128,7 @@ export const userNamespace = defineFeature<UsernsConfig>({
   async attach(config, pid, _spec, cleanup) {
     if (config.userNetwork) await startSlirp4netns(pid, cleanup);
   },
+  // #region spawn
   aroundSpawn(spawn) {
     // The init is started through the native helper: it makes the user and PID namespaces.
     return spawn([nsexecBinary()]);
@@ -138,9 +141,11 @@ export const userNamespace = defineFeature<UsernsConfig>({
     writeMaps(pid, config);
     if (spec.rootfs && !config.rootless) spec.rootfs = mapRootfs(spec.rootfs, pid, spec.id, config, cleanup);
     socket.write('M');
-    const initPid = Number(await lines.next());
-    if (!Number.isInteger(initPid) || initPid <= 0)
-      throw new RuntimeError('the native helper did not report the init it started');
+    const reply = await lines.next();
+    const initPid = Number(reply);
+    // An "E<errno> <call>" can come here too: unshare(CLONE_NEWPID) is where Ubuntu's AppArmor
+    // restriction shows when the user namespace itself was allowed.
+    if (!Number.isInteger(initPid) || initPid <= 0) throw refusal(reply);
     return initPid;
   },
   // #endregion spawn
@@ -189,9 +194,12 @@ function mapRootfs(
   const target = `/run/ctr/containers/${id}/rootfs`;
   try {
     mountIdmapped(rootfs, pid, target);
+    // Who owns it, for `pnpm clean` after a runtime that was killed and could not unmount it.
+    writeFileSync(join(dirname(target), 'owner'), String(process.pid));
     cleanup.defer(`unmount the idmapped rootfs ${target}`, () => {
       umount2(target, MNT_DETACH);
       rmdirSync(target);
+      rmSync(dirname(target), { recursive: true, force: true });
     });
     return target;
   } catch (error) {
@@ -199,11 +207,14 @@ function mapRootfs(
     try {
       rmdirSync(target);
     } catch {}
-    const shift = config.uidMap[0]?.outside ?? DEFAULT_RANGE.start;
+    const shift = {
+      uid: config.uidMap[0]?.outside ?? DEFAULT_RANGE.start,
+      gid: config.gidMap[0]?.outside ?? DEFAULT_RANGE.start,
+    };
     process.stderr.write(
       `ctr: notice: no idmapped mount here (${(error as Error).message}): using a copy with shifted owners\n`,
     );
-    return shiftedCopy(rootfs, `${rootfs}.uid-${shift}`, shift, (line) => process.stderr.write(`ctr: ${line}\n`));
+    return shiftedCopy(rootfs, `${rootfs}.uid-${shift.uid}`, shift, (line) => process.stderr.write(`ctr: ${line}\n`));
   }
 }
 // #endregion map-rootfs
@@ -248,7 +259,7 @@ async function startSlirp4netns(
 
 function refusal(message: string | null): RuntimeError {
   const errno = message?.match(/^E(\d+) (.*)$/);
-  if (errno?.[2]?.startsWith('unshare(CLONE_NEWUSER)')) {
+  if (errno?.[2]?.startsWith('unshare(') && ['1', '13', '28'].includes(errno[1] ?? '')) {
     return new RuntimeError(`${errno[2]} was refused (errno ${errno[1]}): ${usernsRefusalHint(readOrNull)}`);
   }
   return new RuntimeError(
