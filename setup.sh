@@ -43,6 +43,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Chromium for the docs' browser test (docs/test/browser.test.ts), from the distribution.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+  say "installing chromium (apt-get), for the docs' browser test"
+  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }
+fi
+
 say "installing dependencies (pnpm install --frozen-lockfile)"
 pnpm install --frozen-lockfile --reporter=append-only >/dev/null
 

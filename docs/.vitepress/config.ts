@@ -11,6 +11,8 @@ export default defineConfig({
     nav: [
       { text: 'Getting started', link: '/getting-started' },
       { text: 'CLI', link: '/cli' },
+      { text: 'Troubleshooting', link: '/troubleshooting' },
+      { text: 'Instructors', link: '/instructors' },
     ],
     sidebar: [
       {
@@ -22,12 +24,20 @@ export default defineConfig({
         ],
       },
       {
+        text: 'Reference',
+        items: [
+          { text: 'Troubleshooting', link: '/troubleshooting' },
+          { text: 'For instructors', link: '/instructors' },
+        ],
+      },
+      {
         text: 'Steps',
         items: [
           { text: '01 · PID namespace', link: '/steps/01-pid-namespace' },
           { text: '02 · UTS and IPC namespaces', link: '/steps/02-uts' },
           { text: '03 · Mount namespace and pivot_root', link: '/steps/03-mount-pivot-root' },
           { text: '04 · cgroups: memory, pids, CPU', link: '/steps/04-cgroups' },
+          { text: '07 · User namespace and rootless', link: '/steps/07-userns' },
         ],
       },
     ],

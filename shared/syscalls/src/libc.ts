@@ -397,3 +397,26 @@ export function bringLoopbackUp(): void {
     c.close(socket);
   }
 }
+
+/** mount_setattr(2) on `path` and every mount below it: read-only all the way down (Linux 5.12+). */
+export function makeReadOnlyRecursive(path: string): void {
+  const MOUNT_ATTR_RDONLY = 0x1;
+  const attr = Buffer.alloc(32);
+  attr.writeBigUInt64LE(BigInt(MOUNT_ATTR_RDONLY), 0);
+  const result = Number(
+    c.syscall(
+      SYS_MOUNT_SETATTR,
+      'int',
+      AT_FDCWD,
+      'const char *',
+      path,
+      'unsigned int',
+      AT_RECURSIVE,
+      'uint8_t *',
+      attr,
+      'size_t',
+      32,
+    ),
+  );
+  check(result, 'mount_setattr', [raw('AT_FDCWD'), path, raw('AT_RECURSIVE'), raw('{attr_set=MOUNT_ATTR_RDONLY}'), 32]);
+}

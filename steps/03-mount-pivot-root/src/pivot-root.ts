@@ -24,6 +24,7 @@ import {
   MS_RDONLY,
   MS_REC,
   MS_REMOUNT,
+  makeReadOnlyRecursive,
   mount,
   pivotRoot,
   umount2,
@@ -58,9 +59,10 @@ function applyMountStep(root: string, step: MountStep): void {
         // In a user namespace (step 07) only the owner of the network namespace may mount a new
         // sysfs: with --net host that is the host, so the host's /sys is bound in, read-only.
         if (step.fstype !== 'sysfs' || (error as { code?: string }).code !== 'EPERM') throw error;
-        // Not MS_REC: the host's cgroup mounts below /sys/fs/cgroup would come along, writable.
-        mount('/sys', target, null, MS_BIND);
-        mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+        // Recursive, or the kernel refuses (EINVAL): a bind without what is mounted below would
+        // uncover what those mounts hide. All of it, the host's cgroup mounts too, made read-only.
+        mount('/sys', target, null, MS_BIND | MS_REC);
+        makeReadOnlyRecursive(target);
       }
       return;
     }

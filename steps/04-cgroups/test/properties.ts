@@ -114,13 +114,19 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
       // Below the init's own thread count (about ten): it still starts, because the limit is written
       // just before the exec. An init that stays (06+) needs room for itself.
       const result = await run(step, ['--pids-limit', init ? '16' : '2', '/bin/sh', '-c', 'echo one; echo two']);
-      const container = startContainer(step, ['--pids-limit', '7', '/bin/sh', '-c', 'echo ready; exec sleep 3402']);
+      const container = startContainer(step, [
+        '--pids-limit',
+        init ? '16' : '7',
+        '/bin/sh',
+        '-c',
+        'echo ready; exec sleep 3402',
+      ]);
       const pid1 = await readyPid1(container);
       const max = readFileSync(join(controllerDir(cgroupDirsOf(pid1), 'pids'), 'pids.max'), 'utf8').trim();
       process.kill(pid1, 'SIGKILL');
       await container.result;
       expect(result).toMatchObject({ exitCode: 0, stdout: 'one\ntwo\n' });
-      expect(max).toBe('7');
+      expect(max).toBe(init ? '16' : '7');
     });
 
     it('removes the cgroup when the runtime is interrupted (SIGINT, then SIGINT again to force it)', async () => {
