@@ -9,10 +9,11 @@
  * so an edited step takes effect on the next start.
  */
 import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** In the checkout; for a rootless user who may not write there (step 07), in ~/.cache. */
 const CACHES = [
@@ -71,12 +72,28 @@ async function build(entry: string, bundle: string): Promise<void> {
     write: false,
     metafile: true,
     logLevel: 'silent',
-    // CommonJS dependencies (commander) call require(); an ES module has none of its own.
+    // CommonJS dependencies (commander) call require(); an ES module has none of its own. (The
+    // string is split so the import-meta-url plugin below leaves the bundle's own URL alone.)
     banner: {
-      js: "import { createRequire as __ctrRequire } from 'node:module'; const require = __ctrRequire(import.meta.url);",
+      js:
+        "import { createRequire as __ctrRequire } from 'node:module'; const require = __ctrRequire(import.meta" +
+        '.url);',
     },
     plugins: [
       { name: 'koffi', setup: (b) => b.onResolve({ filter: /^koffi$/ }, () => ({ path: koffi, external: true })) },
+      {
+        // In one bundle every module would share the bundle's import.meta.url; each keeps its own
+        // source file's, so paths next to the sources (native/nsexec.c, the rootfs) still resolve.
+        name: 'import-meta-url',
+        setup: (b) =>
+          b.onLoad({ filter: /\.ts$/ }, async (args) => ({
+            contents: (await readFile(args.path, 'utf8')).replace(
+              /\bimport\.meta\.url\b/g,
+              JSON.stringify(pathToFileURL(args.path).href),
+            ),
+            loader: 'ts',
+          })),
+      },
     ],
   });
   const output = result.outputFiles[0];
