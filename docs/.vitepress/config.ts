@@ -37,6 +37,8 @@ export default defineConfig({
           { text: '02 · UTS and IPC namespaces', link: '/steps/02-uts' },
           { text: '03 · Mount namespace and pivot_root', link: '/steps/03-mount-pivot-root' },
           { text: '04 · cgroups: memory, pids, CPU', link: '/steps/04-cgroups' },
+          { text: '05 · Network: veth, bridge, NAT, ports', link: '/steps/05-network' },
+          { text: '06 · An init as PID 1', link: '/steps/06-init-reaper' },
           { text: '07 · User namespace and rootless', link: '/steps/07-userns' },
         ],
       },

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arch } from 'node:process';
 import { buildBusyboxRootfs } from './busybox.js';
 import { isStaticElf } from './elf.js';
 
@@ -31,8 +30,8 @@ export const alpine: Source = {
   name: 'alpine',
   describe: `Alpine Linux ${ALPINE.version} minirootfs, downloaded and checked against a pinned sha256`,
   async build(dir, log) {
-    const target = ALPINE[arch as 'x64' | 'arm64'];
-    if (!target) throw new Error(`no pinned Alpine minirootfs for ${arch}`);
+    const target = ALPINE[process.arch as 'x64' | 'arm64'];
+    if (!target) throw new Error(`no pinned Alpine minirootfs for ${process.arch}`);
     const minor = ALPINE.version.split('.').slice(0, 2).join('.');
     const file = `alpine-minirootfs-${ALPINE.version}-${target.arch}.tar.gz`;
     const url = `https://dl-cdn.alpinelinux.org/alpine/v${minor}/releases/${target.arch}/${file}`;

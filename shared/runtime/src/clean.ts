@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path';
 import { MNT_DETACH, umount2 } from '@ctr/syscalls';
 
-const CONTAINERS = '/run/ctr/containers';
+const CONTAINERS = `${process.env.CTR_STATE_DIR ?? '/run/ctr'}/containers`;
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };

@@ -73,8 +73,9 @@ function resetIgnoredSignals(): void {
 
 /**
  * Stdio as a program expects it: open across exec, and blocking. O_NONBLOCK lives in the open file
- * description, which the host's runtime, this init and the command all share, and tsx's start-up
- * sets it on a socket stdin: `cat` would then fail with EAGAIN on the first empty read.
+ * description, which the host's runtime, this init and the command all share, and Node sets it on
+ * a socket stdin as soon as something builds process.stdin (an `import ... from 'node:process'`
+ * does): `cat` would then fail with EAGAIN on the first empty read.
  */
 function keepStdioOpenAcrossExec(): void {
   for (const fd of [0, 1, 2]) {

@@ -4,7 +4,7 @@
  * it execve()s the command, which then is PID 1.
  *
  * Everything here is synchronous and on the main thread: unshare() moves only the calling
- * thread into new namespaces (shared/FIELD-NOTES.md), so Node's worker threads and anything
+ * thread into new namespaces (docs/architecture.md), so Node's worker threads and anything
  * asynchronous would still see the host.
  */
 import { fstatSync } from 'node:fs';

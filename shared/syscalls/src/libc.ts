@@ -6,9 +6,8 @@
  *
  * All calls are synchronous and run on the calling thread. That matters: namespaces belong to
  * threads, and only the main thread's namespaces are inherited by the processes Node spawns
- * (see shared/FIELD-NOTES.md). Never call these with koffi's `.async`.
+ * (see docs/architecture.md). Never call these with koffi's `.async`.
  */
-import { arch } from 'node:process';
 import koffi from 'koffi';
 import { CLONE, F, MNT, MS, O, PR, W } from './constants.js';
 import { renderArg, SyscallError, setErrnoDescriber } from './errors.js';
@@ -78,7 +77,7 @@ setErrnoDescriber((errno) => c.strerror(errno) as string);
 const SYS = {
   x64: { pivot_root: 155 },
   arm64: { pivot_root: 41 },
-}[arch as 'x64' | 'arm64'];
+}[process.arch as 'x64' | 'arm64'];
 /** The new mount API's numbers are the same on every architecture (Linux 5.2+, 5.12+). */
 const SYS_OPEN_TREE = 428;
 const SYS_MOVE_MOUNT = 429;
@@ -134,7 +133,7 @@ export function umount2(target: string, umountFlags = 0): void {
 
 /** pivot_root(2). glibc has no wrapper, so this goes through syscall(2). */
 export function pivotRoot(newRoot: string, putOld: string): void {
-  if (!SYS) throw new Error(`pivot_root: unsupported architecture ${arch}`);
+  if (!SYS) throw new Error(`pivot_root: unsupported architecture ${process.arch}`);
   const result = Number(c.syscall(SYS.pivot_root, 'const char *', newRoot, 'const char *', putOld));
   check(result, 'pivot_root', [newRoot, putOld]);
 }
@@ -262,11 +261,14 @@ export interface SpawnOptions {
 
 /**
  * posix_spawn(3): a new process running `path`, without fork() in JavaScript (Node cannot fork:
- * shared/FIELD-NOTES.md). glibc clones with CLONE_VM|CLONE_VFORK and reports a failed execve as the
+ * docs/architecture.md). glibc clones with CLONE_VM|CLONE_VFORK and reports a failed execve as the
  * return value, so ENOENT or EACCES arrive here as a SyscallError like any other.
  * Every signal gets its default action and none is blocked in the child, whatever Node had set.
  */
 export function posixSpawn(options: SpawnOptions): number {
+  // Without the foreground step (glibc < 2.35) a new group on a terminal would be a background
+  // group, stopped by SIGTTIN at its first read: stay in ours then.
+  const newGroup = options.newProcessGroup && (options.foregroundOf === null || addTcsetpgrp !== null);
   // Opaque glibc structures: 336 and 80 bytes on x86_64 and aarch64; generous buffers.
   const attr = new Uint8Array(1024);
   const actions = new Uint8Array(1024);
@@ -277,7 +279,7 @@ export function posixSpawn(options: SpawnOptions): number {
   c.sigfillset(all);
   c.sigemptyset(none);
   let flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-  if (options.newProcessGroup) {
+  if (newGroup) {
     flags |= POSIX_SPAWN_SETPGROUP;
     c.posix_spawnattr_setpgroup(attr, 0);
   }

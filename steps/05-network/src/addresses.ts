@@ -59,6 +59,7 @@ export function* containerAddresses(subnet: Subnet): Generator<number> {
   for (let n = subnet.base + 2; n < subnet.base + size(subnet.prefix) - 1; n++) yield n;
 }
 
+// #region choose-subnet
 /** Subnets tried in order when none is configured: podman's default first. */
 export const CANDIDATE_SUBNETS = ['10.88.0.0/16', '10.89.0.0/16', '10.90.0.0/16', '172.29.0.0/16', '192.168.251.0/24'];
 
@@ -76,3 +77,4 @@ export function chooseSubnet(candidates: readonly string[], routes: readonly str
     `every candidate subnet (${candidates.join(', ')}) overlaps a route of this host: set CTR_SUBNET to a free one`,
   );
 }
+// #endregion choose-subnet

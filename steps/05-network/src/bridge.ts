@@ -43,6 +43,7 @@ function bridgeExists(): boolean {
   }
 }
 
+// #region ensure-bridge
 /** Creates what is missing of the shared part, idempotently: two runtimes may do it at once. */
 export function ensureBridge(): Subnet {
   const wanted = process.env.CTR_SUBNET ? parseSubnet(process.env.CTR_SUBNET) : null;
@@ -66,10 +67,14 @@ export function ensureBridge(): Subnet {
   writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
   // Lets 127.0.0.1:PORT reach a published port: the kernel otherwise drops packets from 127/8 that
   // leave through a real interface (docker does the same when it runs without its userland proxy).
+  // It also lets packets *to* 127/8 arrive from the bridge: the input rule in ensureNat drops new
+  // connections of that kind, or a container could reach the host's loopback-only services
+  // (CVE-2020-8558 was this hole in Kubernetes).
   writeFileSync(`/proc/sys/net/ipv4/conf/${BRIDGE}/route_localnet`, '1');
   ensureNat(subnet);
   return subnet;
 }
+// #endregion ensure-bridge
 
 /** Destinations of the host's IPv4 routes (main table), to keep clear of. */
 function hostRoutes(): string[] {
@@ -77,6 +82,7 @@ function hostRoutes(): string[] {
   return routes.filter((route) => route.dev !== BRIDGE).map((route) => route.dst);
 }
 
+// #region nat
 /**
  * The table is built in one `nft -f` transaction: applied whole or not at all. `add` leaves what
  * exists alone and `flush` + `add rule` rewrites the shared rules, so running it again (or twice
@@ -92,15 +98,19 @@ add chain ip ${NFT_TABLE} prerouting { type nat hook prerouting priority dstnat;
 add chain ip ${NFT_TABLE} output { type nat hook output priority -100; policy accept; }
 add chain ip ${NFT_TABLE} postrouting { type nat hook postrouting priority srcnat; policy accept; }
 add chain ip ${NFT_TABLE} forward { type filter hook forward priority filter; policy accept; }
+add chain ip ${NFT_TABLE} input { type filter hook input priority filter; policy accept; }
 flush chain ip ${NFT_TABLE} postrouting
 flush chain ip ${NFT_TABLE} forward
+flush chain ip ${NFT_TABLE} input
 add rule ip ${NFT_TABLE} postrouting ip saddr ${cidr} oifname != "${BRIDGE}" masquerade
 add rule ip ${NFT_TABLE} postrouting ip saddr 127.0.0.0/8 oifname "${BRIDGE}" masquerade
+add rule ip ${NFT_TABLE} input iifname "${BRIDGE}" ip daddr 127.0.0.0/8 ct state new drop
 add rule ip ${NFT_TABLE} forward iifname "${BRIDGE}" accept
 add rule ip ${NFT_TABLE} forward oifname "${BRIDGE}" ct state established,related accept
 `,
   );
 }
+// #endregion nat
 
 /** Removes the shared part: the table (with any rules left in it) and the bridge. */
 export function removeShared(): string[] {

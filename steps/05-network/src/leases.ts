@@ -1,8 +1,9 @@
 /**
  * Who holds what on this host: a file per address or host port under /run/ctr, created with
  * O_CREAT|O_EXCL. The kernel lets exactly one creator win, so two containers started at the same
- * moment never get the same address, with no lock and no daemon. /run is a tmpfs: a reboot,
- * which also removes the veths and the bridge, forgets every lease.
+ * moment never get the same address, with no lock and no daemon. Where /run is a tmpfs (most
+ * systemd machines), a reboot, which also removes the veths and the bridge, forgets every lease;
+ * elsewhere `pnpm net clean` drops leases whose runtime is gone.
  */
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ export interface Lease {
   release(): void;
 }
 
+// #region try-lease
 /** Takes `name` in `kind` for container `id`, or returns null when someone holds it. */
 export function tryLease(kind: string, name: string, id: string): Lease | null {
   const dir = join(STATE_DIR, kind);
@@ -30,6 +32,7 @@ export function tryLease(kind: string, name: string, id: string): Lease | null {
   closeSync(fd);
   return { file, release: () => rmSync(file, { force: true }) };
 }
+// #endregion try-lease
 
 export interface Holder {
   kind: string;

@@ -42,6 +42,7 @@ function status(): void {
   }
 }
 
+// #region clean
 function clean(): void {
   const leases = allLeases();
   for (const lease of leases.filter((l) => !isAlive(l.pid))) {
@@ -54,6 +55,7 @@ function clean(): void {
   }
   for (const line of removeShared()) say(line);
 }
+// #endregion clean
 
 const command = process.argv[2];
 if (command === 'status') status();

@@ -44,6 +44,7 @@ export const network = defineFeature<NetworkConfig>({
         [],
       );
   },
+  // #region configure
   configure(flags) {
     const mode = flags.net as Mode;
     if (!MODES.includes(mode)) throw new UsageError(`--net "${mode}" is not a network mode: use bridge, none or host`);
@@ -54,6 +55,8 @@ export const network = defineFeature<NetworkConfig>({
     if (mode === 'bridge') requireTools(mode, ['ip', 'nsenter', 'nft']);
     return { mode, publish, address: null, subnet: null };
   },
+  // #endregion configure
+  // #region create
   create(config, spec, cleanup) {
     if (config.mode !== 'bridge') return;
     const subnet = ensureBridge();
@@ -85,6 +88,8 @@ export const network = defineFeature<NetworkConfig>({
       { source: join(dir, 'hosts'), target: '/etc/hosts', readonly: true },
     );
   },
+  // #endregion create
+  // #region attach
   attach(config, pid, spec, cleanup) {
     if (config.mode !== 'bridge') return;
     const subnet = parseSubnet(config.subnet as string);
@@ -111,16 +116,20 @@ export const network = defineFeature<NetworkConfig>({
       }
     }
   },
+  // #endregion attach
   setup(config) {
     setupLoopback(config);
   },
 });
 
+// #region loopback
 /** Container side: a new network namespace starts with `lo` down, even in --net none. */
 function setupLoopback(config: NetworkConfig): void {
   if (config.mode !== 'host') bringLoopbackUp();
 }
+// #endregion loopback
 
+// #region lease-address
 function leaseAddress(
   subnet: ReturnType<typeof parseSubnet>,
   id: string,
@@ -132,6 +141,7 @@ function leaseAddress(
   }
   throw new RuntimeError(`no free address left in ${formatSubnet(subnet)}: run "pnpm net clean" to drop stale leases`);
 }
+// #endregion lease-address
 
 function deleteLink(name: string): void {
   try {

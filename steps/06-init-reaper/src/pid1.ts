@@ -11,13 +11,14 @@
  *
  * Who reaps: the command is started with posix_spawn through koffi, not with child_process, so
  * libuv has no child of its own here and never calls waitpid(). This code is the only reaper,
- * and waitpid(-1) cannot take a child from under libuv (shared/FIELD-NOTES.md).
+ * and waitpid(-1) cannot take a child from under libuv (docs/architecture.md).
  */
 import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { commandFailure, handOverStdioOnly, INIT_CHANNEL_FD, RuntimeError, resolveCommand } from '@ctr/runtime';
 import { isatty, kill, posixSpawn, shellExitCode, WNOHANG, waitpid } from '@ctr/syscalls';
 
+// #region forwarded-signals
 /** What a runtime or `docker kill` may send; all of them go on to the command. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
   'SIGTERM',
@@ -28,6 +29,7 @@ export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
   'SIGUSR2',
   'SIGWINCH',
 ];
+// #endregion forwarded-signals
 
 // #region run-as-init
 export function runAsInit(args: readonly string[], env: readonly string[]): void {
