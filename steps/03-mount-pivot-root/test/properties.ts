@@ -14,6 +14,21 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
   const start = (args: string[]) => ['--rootfs', rootfs, ...args];
 
   describe(`step ${step}: mount namespace and pivot_root`, () => {
+    // These tests mount inside the container. Run against a CLI that does not isolate mounts (an
+    // unfinished student runtime), they would mount over the grader's own /tmp: check first.
+    beforeAll(async () => {
+      const container = startContainer(step, start(['sleep', '3300']));
+      const sleep = await sleepIn(container, 3300);
+      const isolated = namespaceOf(sleep, 'mnt') !== namespaceOf('self', 'mnt');
+      process.kill(sleep, 'SIGKILL');
+      await container.result;
+      if (!isolated) {
+        throw new Error(
+          'the command shares the host mount namespace: the mount tests would change the host, so they are not run',
+        );
+      }
+    });
+
     it('shows the rootfs as /', async () => {
       const result = await run(step, start(['ls', '-a', '/']));
       expect(result.exitCode).toBe(0);
