@@ -26,6 +26,7 @@ export default defineConfig({
       {
         text: 'Reference',
         items: [
+          { text: 'Benchmarks', link: '/benchmarks' },
           { text: 'Troubleshooting', link: '/troubleshooting' },
           { text: 'For instructors', link: '/instructors' },
         ],
