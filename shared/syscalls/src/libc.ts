@@ -326,31 +326,7 @@ export function openTree(path: string, flags: number): number {
  * of the user namespace `usernsFd` (Linux 5.12+; the filesystem must support it).
  */
 export function idmapMount(fd: number, usernsFd: number): void {
-  const attr = Buffer.alloc(32); // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
-  attr.writeBigUInt64LE(BigInt(MOUNT_ATTR_IDMAP), 0);
-  attr.writeBigUInt64LE(BigInt(usernsFd), 24);
-  const result = Number(
-    c.syscall(
-      SYS_MOUNT_SETATTR,
-      'int',
-      fd,
-      'const char *',
-      '',
-      'unsigned int',
-      AT_EMPTY_PATH | AT_RECURSIVE,
-      'uint8_t *',
-      attr,
-      'size_t',
-      32,
-    ),
-  );
-  check(result, 'mount_setattr', [
-    fd,
-    '',
-    raw('AT_EMPTY_PATH|AT_RECURSIVE'),
-    raw(`{attr_set=MOUNT_ATTR_IDMAP, userns_fd=${usernsFd}}`),
-    32,
-  ]);
+  mountSetattr(fd, '', AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_IDMAP, usernsFd);
 }
 
 /** move_mount(2): attaches the detached mount `fd` at `target`. */
@@ -403,22 +379,23 @@ export function bringLoopbackUp(): void {
 /** mount_setattr(2) on `path` and every mount below it: read-only all the way down (Linux 5.12+). */
 export function makeReadOnlyRecursive(path: string): void {
   const MOUNT_ATTR_RDONLY = 0x1;
-  const attr = Buffer.alloc(32);
-  attr.writeBigUInt64LE(BigInt(MOUNT_ATTR_RDONLY), 0);
-  const result = Number(
-    c.syscall(
-      SYS_MOUNT_SETATTR,
-      'int',
-      AT_FDCWD,
-      'const char *',
-      path,
-      'unsigned int',
-      AT_RECURSIVE,
-      'uint8_t *',
-      attr,
-      'size_t',
-      32,
-    ),
-  );
-  check(result, 'mount_setattr', [raw('AT_FDCWD'), path, raw('AT_RECURSIVE'), raw('{attr_set=MOUNT_ATTR_RDONLY}'), 32]);
+  mountSetattr(AT_FDCWD, path, AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0);
+}
+
+/** mount_setattr(2), setting `attrSet` (and the user namespace of an idmap) on a mount tree. */
+function mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, usernsFd: number): void {
+  const attr = Buffer.alloc(32); // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
+  attr.writeBigUInt64LE(BigInt(attrSet), 0);
+  attr.writeBigUInt64LE(BigInt(usernsFd), 24);
+  const args = ['int', dirfd, 'const char *', path, 'unsigned int', flags, 'uint8_t *', attr, 'size_t', 32];
+  const result = Number(c.syscall(SYS_MOUNT_SETATTR, ...args));
+  const shownFlags = renderFlags(flags, { AT_EMPTY_PATH, AT_RECURSIVE });
+  const shownAttr = `{attr_set=${renderFlags(attrSet, { MOUNT_ATTR_RDONLY: 1, MOUNT_ATTR_IDMAP })}${usernsFd ? `, userns_fd=${usernsFd}` : ''}}`;
+  check(result, 'mount_setattr', [
+    dirfd === AT_FDCWD ? raw('AT_FDCWD') : dirfd,
+    path,
+    raw(shownFlags),
+    raw(shownAttr),
+    32,
+  ]);
 }
