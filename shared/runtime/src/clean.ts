@@ -8,19 +8,11 @@
 import { readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MNT_DETACH, umount2 } from '@ctr/syscalls';
+import { isAlive } from './host-tools.js';
 
 const CONTAINERS = `${process.env.CTR_STATE_DIR ?? '/run/ctr'}/containers`;
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
-};
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 };
 
 const mountPoints = (): string[] =>
@@ -39,7 +31,7 @@ function cleanContainerState(): void {
   for (const id of ids) {
     const dir = join(CONTAINERS, id);
     const owner = Number(readFileOr(join(dir, 'owner'), '0'));
-    if (owner > 0 && alive(owner)) continue;
+    if (owner > 0 && isAlive(owner)) continue;
     for (const point of mountPoints()
       .filter((p) => p.startsWith(`${dir}/`))
       .reverse()) {

@@ -12,12 +12,11 @@ import { Command, CommanderError } from 'commander';
 import { describeFailure, EXIT_RUNTIME_ERROR } from './errors.js';
 import type { Step } from './feature.js';
 import { startContainer } from './host.js';
+import { collect } from './host-tools.js';
 
 const log = (line: string): void => {
   process.stderr.write(`ctr: ${line}\n`);
 };
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function buildProgram(step: Step): Command {
   const program = new Command('ctr')

@@ -20,7 +20,8 @@ export {
   type Flags,
   type Step,
 } from './feature.js';
-export { containerEnv } from './host.js';
+export { containerEnv, PASSED_SIGNALS, STOP_SIGNALS } from './host.js';
+export { collect, isAlive, onPath } from './host-tools.js';
 
 /**
  * A step's entry point. The same file is both the runtime the user starts (`ctr start ...`) and,

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { type Bind, defineFeature, UsageError } from '@ctr/runtime';
+import { type Bind, collect, defineFeature, UsageError } from '@ctr/runtime';
 import { CLONE_NEWNS } from '@ctr/syscalls';
 import { enterRootfs } from './pivot-root.js';
 
@@ -16,7 +16,7 @@ export const mountNamespace = defineFeature({
     command.option(
       '-v, --volume <host:container[:ro]>',
       'bind a host directory into the container, as docker -v (repeatable)',
-      (value: string, previous: string[]) => [...previous, value],
+      collect,
       [],
     );
   },

@@ -1,7 +1,9 @@
 /** What step 04 promises, checked on the real kernel with the cgroups' own counters. */
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   cgroupCounter,
   cgroupCpuMicros,
@@ -23,8 +25,6 @@ async function readyPid1(container: RunningContainer): Promise<number> {
   if (pid === null) throw new Error('the container printed "ready" but has no PID 1 below the runtime');
   return pid;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** `init`: from step 06 on the init stays, and its threads share --pids-limit with the command. */
 export function cgroupProperties(step: string, { init = false }: { init?: boolean } = {}): void {

@@ -5,8 +5,7 @@
  * process start-up and hide exactly what this step is about.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { RuntimeError } from '@ctr/runtime';
+import { onPath, RuntimeError } from '@ctr/runtime';
 
 export function run(command: string, args: readonly string[], input?: string): string {
   const result = spawnSync(command, args, { input, encoding: 'utf8' });
@@ -22,17 +21,6 @@ export function run(command: string, args: readonly string[], input?: string): s
 
 /** The tools a network mode needs, and the Debian/Ubuntu package of each. */
 const PACKAGES: Record<string, string> = { ip: 'iproute2', nsenter: 'util-linux', nft: 'nftables' };
-
-export function onPath(command: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => {
-    try {
-      accessSync(`${dir}/${command}`, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** Checked before anything is created, so a missing tool costs nothing to fix. */
 export function requireTools(mode: string, commands: readonly string[]): void {

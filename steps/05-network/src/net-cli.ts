@@ -4,10 +4,11 @@
  * table. IP forwarding, once switched on, is left on: other software may rely on it.
  */
 import { existsSync } from 'node:fs';
+import { isAlive, onPath } from '@ctr/runtime';
 import { formatSubnet } from './addresses.js';
 import { BRIDGE, bridgeSubnet, NFT_TABLE, removeShared } from './bridge.js';
-import { onPath, run } from './host-commands.js';
-import { isAlive, listLeases, STATE_DIR } from './leases.js';
+import { run } from './host-commands.js';
+import { listLeases, STATE_DIR } from './leases.js';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineFeature, RuntimeError, UsageError } from '@ctr/runtime';
+import { collect, defineFeature, RuntimeError, UsageError } from '@ctr/runtime';
 import { bringLoopbackUp, CLONE_NEWNET } from '@ctr/syscalls';
 import { containerAddresses, formatIp, formatSubnet, gatewayOf, parseSubnet } from './addresses.js';
 import { BRIDGE, ensureBridge, NFT_TABLE } from './bridge.js';
@@ -28,8 +28,6 @@ export interface NetworkConfig {
 
 /** The host end of the container's veth pair: IFNAMSIZ allows 15 characters. */
 export const vethName = (id: string): string => `vctr${id.slice(0, 8)}`;
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export const network = defineFeature<NetworkConfig>({
   name: 'net',

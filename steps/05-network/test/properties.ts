@@ -2,8 +2,10 @@
  * What step 05 promises, on the real kernel. Traffic stays on this machine: between the host, the
  * containers on the bridge, and a test host the suite makes in a network namespace of its own.
  */
+
 import { execFileSync } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   added,
   containerPid1,
@@ -15,8 +17,6 @@ import {
   type TestHost,
 } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Connects (retrying while the server starts) and returns all the server sent. */
 async function fetchTcp(host: string, port: number, timeoutMs = 10_000): Promise<string> {

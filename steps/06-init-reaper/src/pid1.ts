@@ -15,20 +15,20 @@
  */
 import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { commandFailure, handOverStdioOnly, INIT_CHANNEL_FD, RuntimeError, resolveCommand } from '@ctr/runtime';
+import {
+  commandFailure,
+  handOverStdioOnly,
+  INIT_CHANNEL_FD,
+  PASSED_SIGNALS,
+  RuntimeError,
+  resolveCommand,
+  STOP_SIGNALS,
+} from '@ctr/runtime';
 import { isatty, kill, posixSpawn, shellExitCode, WNOHANG, waitpid } from '@ctr/syscalls';
 
 // #region forwarded-signals
-/** What a runtime or `docker kill` may send; all of them go on to the command. */
-export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
-  'SIGTERM',
-  'SIGINT',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGUSR1',
-  'SIGUSR2',
-  'SIGWINCH',
-];
+/** What the runtime on the host forwards to the init; all of it goes on to the command. */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [...STOP_SIGNALS, ...PASSED_SIGNALS];
 // #endregion forwarded-signals
 
 // #region run-as-init

@@ -1,11 +1,12 @@
 /** What step 06 promises: PID 1 reaps, forwards signals, keeps exit codes and passes stdio through. */
+
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cliUnderTest, containerPid1, processesInNamespaceOf, run, startContainer } from '@ctr/testkit';
 import { quote } from 'shell-quote';
 import { describe, expect, it } from 'vitest';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 export function initProperties(step: string): void {

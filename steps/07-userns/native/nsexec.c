@@ -7,7 +7,7 @@
  *
  *   nsexec PROGRAM [ARGS...]        fd 4: a socket to the runtime
  *
- *   1. unshare(CLONE_NEWUSER)                       -> runtime: "U"  (or "E<errno> <call>")
+ *   1. unshare(CLONE_NEWUSER)                       -> runtime: "U\n"  (or "E<errno> <call>\n")
  *   2. wait until the runtime wrote uid_map/gid_map <- runtime: "M"
  *   3. become uid/gid 0 of the new namespace: before the maps exist there are no ids to become,
  *      and a process exec'd as an unmapped uid starts without capabilities
@@ -53,8 +53,8 @@ int main(int argc, char **argv) {
 
   // #region enter
   if (unshare(CLONE_NEWUSER) < 0) fail("unshare(CLONE_NEWUSER)");
-  char byte = 'U';
-  if (write(RUNTIME_FD, &byte, 1) != 1) _exit(125);
+  if (dprintf(RUNTIME_FD, "U\n") < 0) _exit(125);
+  char byte;
   if (read(RUNTIME_FD, &byte, 1) != 1 || byte != 'M') _exit(125);
 
   if (setresgid(0, 0, 0) < 0) fail("setresgid(0, 0, 0)");

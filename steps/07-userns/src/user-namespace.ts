@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { defineFeature, RuntimeError } from '@ctr/runtime';
+import { defineFeature, onPath, RuntimeError } from '@ctr/runtime';
 import { MNT_DETACH, umount2 } from '@ctr/syscalls';
 import {
   DEFAULT_RANGE,
@@ -41,8 +42,6 @@ const readOrNull = (path: string): string | null => {
     return null;
   }
 };
-
-const onPath = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 
 export const userNamespace = defineFeature<UsernsConfig>({
   name: 'user',
@@ -267,48 +266,8 @@ function refusal(message: string | null): RuntimeError {
   );
 }
 
-/** The helper's replies: one byte ("U"), or lines ("E1 call", "1234"). */
-function readLines(socket: Readable) {
-  let buffered = '';
-  const waiting: ((line: string | null) => void)[] = [];
-  let ended = false;
-  const flush = (): void => {
-    while (waiting.length > 0) {
-      if (buffered.startsWith('U')) {
-        buffered = buffered.slice(1);
-        waiting.shift()?.('U');
-        continue;
-      }
-      const newline = buffered.indexOf('\n');
-      if (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        waiting.shift()?.(line);
-      } else if (ended) {
-        waiting.shift()?.(null);
-      } else {
-        return;
-      }
-    }
-  };
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    buffered += chunk;
-    flush();
-  });
-  socket.on('end', () => {
-    ended = true;
-    flush();
-  });
-  socket.on('error', () => {
-    ended = true;
-    flush();
-  });
-  return {
-    next: () =>
-      new Promise<string | null>((resolve) => {
-        waiting.push(resolve);
-        flush();
-      }),
-  };
+/** The helper's replies, one a line ("U", "E1 unshare(...)", "1234"); null once it closed the socket. */
+function readLines(socket: Readable): { next(): Promise<string | null> } {
+  const lines = createInterface({ input: socket })[Symbol.asyncIterator]();
+  return { next: async () => (await lines.next()).value ?? null };
 }
