@@ -59,6 +59,26 @@ export function* containerAddresses(subnet: Subnet): Generator<number> {
   for (let n = subnet.base + 2; n < subnet.base + size(subnet.prefix) - 1; n++) yield n;
 }
 
+// #region mac-of
+/**
+ * The MAC address that goes with an IPv4 address: `02:42` (locally administered, the prefix docker
+ * used) and the address's four bytes. Neighbours cache IP -> MAC for up to 45 s
+ * (`base_reachable_time_ms` x 1.5) and keep using a REACHABLE entry without asking again; when a
+ * container ends and the next one gets its address, a random MAC would leave the host sending to
+ * the old one until that entry times out and its probes fail (EHOSTUNREACH after ~10-50 s). With
+ * the MAC derived from the address, the cached entry is right for the new container too.
+ */
+export function macOf(address: number): string {
+  return [
+    '02',
+    '42',
+    ...formatIp(address)
+      .split('.')
+      .map((byte) => Number(byte).toString(16).padStart(2, '0')),
+  ].join(':');
+}
+// #endregion mac-of
+
 // #region choose-subnet
 /** Subnets tried in order when none is configured: podman's default first. */
 export const CANDIDATE_SUBNETS = ['10.88.0.0/16', '10.89.0.0/16', '10.90.0.0/16', '172.29.0.0/16', '192.168.251.0/24'];

@@ -11,6 +11,7 @@ import {
   formatIp,
   formatSubnet,
   gatewayOf,
+  macOf,
   parseSubnet,
   type Subnet,
 } from './addresses.js';
@@ -18,6 +19,8 @@ import { run } from './host-commands.js';
 
 export const BRIDGE = 'ctr0';
 export const NFT_TABLE = 'ctr';
+/** `addr_assign_type` of a MAC set by hand (include/uapi/linux/netdevice.h), which a bridge keeps. */
+const NET_ADDR_SET = '3';
 
 /** The subnet of the bridge if it exists: its address is the one record of which subnet is in use. */
 export function bridgeSubnet(): Subnet | null {
@@ -56,11 +59,16 @@ export function ensureBridge(): Subnet {
   const subnet = existing ?? wanted ?? chooseSubnet(CANDIDATE_SUBNETS, hostRoutes());
   if (!existing) {
     try {
-      run('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
+      // A bridge without an address of its own takes the lowest MAC of its ports and changes it
+      // as containers come and go, which flushes the host's neighbour entries and leaves the
+      // containers' cached gateway MAC pointing nowhere. A MAC set by hand is kept.
+      run('ip', ['link', 'add', BRIDGE, 'address', macOf(gatewayOf(subnet)), 'type', 'bridge']);
     } catch (error) {
       if (!/File exists/.test((error as Error).message)) throw error; // another runtime was first
     }
     run('ip', ['addr', 'replace', `${formatIp(gatewayOf(subnet))}/${subnet.prefix}`, 'dev', BRIDGE]);
+  } else if (readFileSync(`/sys/class/net/${BRIDGE}/addr_assign_type`, 'utf8').trim() !== NET_ADDR_SET) {
+    run('ip', ['link', 'set', BRIDGE, 'address', macOf(gatewayOf(subnet))]); // made by an older version
   }
   run('ip', ['link', 'set', BRIDGE, 'up']);
   // Routing between the bridge and the host's other interfaces: a machine-wide switch, left on.

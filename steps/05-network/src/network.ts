@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collect, defineFeature, RuntimeError, UsageError } from '@ctr/runtime';
 import { bringLoopbackUp, CLONE_NEWNET } from '@ctr/syscalls';
-import { containerAddresses, formatIp, formatSubnet, gatewayOf, parseSubnet } from './addresses.js';
+import { containerAddresses, formatIp, formatSubnet, gatewayOf, macOf, parseIp, parseSubnet } from './addresses.js';
 import { BRIDGE, ensureBridge, NFT_TABLE } from './bridge.js';
 import { ipInside, requireTools, run } from './host-commands.js';
 import { STATE_DIR, tryLease } from './leases.js';
@@ -93,7 +93,8 @@ export const network = defineFeature<NetworkConfig>({
     const subnet = parseSubnet(config.subnet as string);
     const veth = vethName(spec.id);
     // The peer is born in the container's namespace, already named eth0: nothing to move or rename.
-    run('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
+    const mac = macOf(parseIp(config.address as string));
+    run('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'address', mac, 'netns', String(pid)]);
     cleanup.defer(`delete the veth ${veth}`, () => deleteLink(veth));
     run('ip', ['link', 'set', veth, 'master', BRIDGE, 'up']);
     ipInside(pid, [

@@ -5,8 +5,10 @@ import {
   formatIp,
   formatSubnet,
   gatewayOf,
+  macOf,
   overlaps,
   parseCidr,
+  parseIp,
   parseSubnet,
 } from '../src/addresses.js';
 import { containerResolvConf } from '../src/network.js';
@@ -50,6 +52,13 @@ describe('subnets', () => {
       '10.88.0.5',
       '10.88.0.6',
     ]);
+  });
+});
+
+describe('macOf', () => {
+  it('derives a locally administered unicast MAC from the address, one to one', () => {
+    expect(macOf(parseIp('10.88.0.2'))).toBe('02:42:0a:58:00:02');
+    expect(macOf(parseIp('192.168.251.254'))).toBe('02:42:c0:a8:fb:fe');
   });
 });
 

@@ -121,6 +121,29 @@ export function networkProperties(step: string): void {
       expect((await container.result).exitCode).toBe(0);
     });
 
+    it('answers the host at once on an address that a container which just ended had', async () => {
+      // The host caches the first container's MAC for this address (REACHABLE, up to 45 s) and
+      // does not ask again: the next container on the address must answer to the same MAC. The
+      // keeper holds a port on the bridge throughout, as other containers would: a bridge that
+      // loses its last port (or its lowest MAC) changes its own MAC and flushes that cache.
+      const keeper = startContainer(step, ['sleep', '3502']);
+      const keeperSleep = await sleepIn(keeper, 3502);
+      const listen = (reply: string) =>
+        startContainer(step, ['/bin/sh', '-c', `ip -o -4 addr show eth0; exec nc -l -p 7005 -e echo ${reply}`]);
+      const first = listen('first');
+      await first.waitForOutput('inet ');
+      const address = addressIn(first.stdout());
+      expect(await fetchTcp(address, 7005)).toBe('first\n');
+      await first.result;
+      const second = listen('second');
+      await second.waitForOutput('inet ');
+      expect(addressIn(second.stdout()), 'the freed address is handed out again (the lowest free one)').toBe(address);
+      expect(await fetchTcp(address, 7005, 3000)).toBe('second\n');
+      await second.result;
+      process.kill(keeperSleep, 'SIGKILL');
+      await keeper.result;
+    });
+
     it("reaches the host's bridge address: ping and a TCP connection", async () => {
       const probe = await run(step, ['/bin/sh', '-c', "ip route | awk '/default/ {print $3}'"]);
       const gateway = probe.stdout.trim();
