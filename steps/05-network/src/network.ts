@@ -147,7 +147,7 @@ function deleteLink(name: string): void {
     run('ip', ['link', 'delete', name]);
   } catch (error) {
     // Gone already: a veth pair dies with the container's network namespace.
-    if (!/Cannot find device/.test((error as Error).message)) throw error;
+    if (!/Cannot find device|No such device/.test((error as Error).message)) throw error;
   }
 }
 
