@@ -8,6 +8,7 @@
  * cannot be executed; 127 when it is not found; 128+N when it is killed by signal N.
  * Options after the command belong to the command (`start ls -l`), as in `docker run`.
  */
+import type { ChildProcess } from 'node:child_process';
 import { Command, CommanderError } from 'commander';
 import { describeFailure, EXIT_RUNTIME_ERROR } from './errors.js';
 import type { Step } from './feature.js';
@@ -53,7 +54,12 @@ export function dropPnpmSeparator(argv: readonly string[]): readonly string[] {
 }
 
 /** Parses argv, runs the container and returns the exit code; never throws. */
-export async function runCli(step: Step, entry: string, argv: readonly string[]): Promise<number> {
+export async function runCli(
+  step: Step,
+  entry: string,
+  argv: readonly string[],
+  init: ChildProcess | null = null,
+): Promise<number> {
   const program = buildProgram(step);
   let exitCode = 0;
   program.commands[0]?.action(async (command: string[], flags: Record<string, unknown>) => {
@@ -63,6 +69,7 @@ export async function runCli(step: Step, entry: string, argv: readonly string[])
       env: flags.env as string[],
       flags,
       entry,
+      init,
       log,
     });
   });

@@ -37,7 +37,7 @@ export type Flags = Readonly<Record<string, unknown>>;
  * step N is step N-1's list plus one feature, so a step's new code is its feature and nothing else.
  *
  * Order of the hooks, host side (H) and inside the container's init (C):
- *   H flags -> H configure -> H create -> H aroundSpawn(spawn init) -> H spawned(pid)
+ *   H aroundSpawn(spawn init) -> H flags -> H configure -> H create -> H spawned(pid)
  *   -> C unshare(namespaces) -> H attach(pid) -> C setup -> C exec(command), or C launch
  *   -> H (wait) -> H exited -> H clean-up, in reverse.
  *
@@ -61,9 +61,15 @@ export interface Feature<Config = unknown> {
   adjustFlags?(flags: Flags, log: (line: string) => void): Flags;
   /** Host: turns flags into this feature's settings. Throw UsageError for bad input. */
   configure?(flags: Flags, spec: ContainerSpec): Config | Promise<Config>;
-  /** Host: creates what the container needs on the host; registers the undo with `cleanup`. */
+  /**
+   * Host: creates what the container needs on the host; registers the undo with `cleanup`. The
+   * init has been spawned and is starting up meanwhile; it waits for its spec.
+   */
   create?(config: Config, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
-  /** Host: wraps the spawn of the init, for what must be true of the init from its birth. */
+  /**
+   * Host: wraps the spawn of the init, for what must be true of the init from its birth. Runs
+   * before the flags are parsed (the entry point starts the init early), so it cannot use them.
+   */
   aroundSpawn?(spawn: (through?: readonly string[]) => ChildProcess): ChildProcess;
   /**
    * Host: the init exists and waits for its spec, before it unshares anything (cgroups join here).

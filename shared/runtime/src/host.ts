@@ -1,10 +1,12 @@
 /**
  * The host side of `start`: one container from flags to exit code.
  *
- *   configure   every feature validates its flags (nothing exists yet, so bad input costs nothing)
- *   create      host resources: cgroup, network lease... each registers its undo
  *   spawn       the init, this same program re-executed as `<entry> init`, inside whatever
- *               namespaces must hold from birth (the PID namespace)
+ *               namespaces must hold from birth (the PID namespace); it waits for its spec.
+ *               Usually the entry point did this already, before the flags were parsed.
+ *   configure   every feature validates its flags (nothing exists yet, so bad input costs nothing)
+ *   create      host resources, while the init starts: cgroup, network lease... each registers
+ *               its undo
  *   spawned     the init waits for its spec: put it where it must be before it runs anything
  *   attach      the init has unshared its namespaces and waits; host work that needs its pid
  *   go          the init sets up the container and execs the command
@@ -12,7 +14,7 @@
  *   exited      features report what the kernel recorded (an OOM kill, say)
  *   clean up    in reverse, always: on success, on error, on SIGINT/SIGTERM
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { resolveRootfs } from '@ctr/rootfs';
@@ -22,13 +24,9 @@ import { Cleanup } from './cleanup.js';
 import { EXIT_RUNTIME_ERROR, RuntimeError, UsageError } from './errors.js';
 import { DEFAULT_PATH } from './exec.js';
 import type { ContainerSpec, Flags, Step } from './feature.js';
-import { INIT_COMMAND } from './init.js';
-import { initProgram } from './init-program.js';
+import { PASSED_SIGNALS, STOP_SIGNALS } from './signals.js';
+import { spawnInit } from './spawn.js';
 
-/** Signals that ask the container to stop: passed on once; a second one means SIGKILL. */
-export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
-/** Signals passed on as they are, as many times as they come. */
-export const PASSED_SIGNALS: readonly NodeJS.Signals[] = ['SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 const FORWARDED_SIGNALS = [...STOP_SIGNALS, ...PASSED_SIGNALS];
 
 export interface StartOptions {
@@ -38,6 +36,8 @@ export interface StartOptions {
   flags: Flags;
   /** The program to re-execute as the init: the step's own entry file. */
   entry: string;
+  /** The init, when the entry point started it before the flags were parsed (see main()). */
+  init?: ChildProcess | null;
   log: (line: string) => void;
 }
 
@@ -90,13 +90,10 @@ export async function startContainer(step: Step, startOptions: StartOptions): Pr
     for (const feature of step.features) {
       spec.features[feature.name] = await feature.configure?.(options.flags, spec);
     }
-    for (const feature of step.features) {
-      await feature.create?.(spec.features[feature.name], spec, cleanup);
-      checkInterrupted();
-    }
-
-    const init = await spawnInit(step, options.entry);
-    child = init;
+    // The init starts before the host creates anything, as runc starts `runc init` before it
+    // applies the cgroups: its Node.js start-up (~40 ms) overlaps the host's work, and it only
+    // waits for its spec meanwhile. The entry point has usually started it already.
+    const init = options.init ?? (await spawnInit(step, options.entry));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       init.once('exit', (code, signal) => resolve({ code, signal })),
     );
@@ -104,12 +101,25 @@ export async function startContainer(step: Step, startOptions: StartOptions): Pr
       init.once('error', (error) => reject(new RuntimeError(`cannot start the container's init: ${error.message}`))),
     );
     spawnFailed.catch(() => {}); // observed through Promise.race below; never an unhandled rejection
-    cleanup.defer('stop the container', async () => {
+    const stopInit = async (): Promise<void> => {
       if (init.exitCode === null && init.signalCode === null) {
         init.kill('SIGKILL');
         await exited;
       }
-    });
+    };
+    try {
+      for (const feature of step.features) {
+        await feature.create?.(spec.features[feature.name], spec, cleanup);
+        checkInterrupted();
+      }
+    } catch (error) {
+      await stopInit();
+      throw error;
+    }
+    // Registered after what create made, so that clean-up, in reverse, stops the container first:
+    // a cgroup with a process left in it cannot be removed (EBUSY).
+    cleanup.defer('stop the container', stopInit);
+    child = init;
 
     let initPid = init.pid as number;
     for (const feature of step.features) {
@@ -200,23 +210,3 @@ export function containerEnv(assignments: readonly string[], host: NodeJS.Proces
   }
   return [...env].map(([key, value]) => `${key}=${value}`);
 }
-
-// #region spawn-init
-async function spawnInit(step: Step, entry: string): Promise<ChildProcess> {
-  // The same program, re-executed: bundled to plain JavaScript when it runs under tsx.
-  const init = [...(await initProgram(entry)), INIT_COMMAND];
-  const spawnPlain = (through: readonly string[] = []): ChildProcess => {
-    const [program, ...args] = [...through, ...init] as [string, ...string[]];
-    // A program the init is started through (step 07) gets a socket of its own as fd 4.
-    const helperSocket = through.length > 0 ? (['pipe'] as const) : [];
-    return spawn(program, args, { stdio: ['inherit', 'inherit', 'inherit', 'pipe', ...helperSocket] });
-  };
-  // Each feature's aroundSpawn wraps the ones before it: step 01's PID namespace is innermost.
-  type Spawn = (through?: readonly string[]) => ChildProcess;
-  const wrapped = step.features.reduce<Spawn>(
-    (inner, feature) => (feature.aroundSpawn ? (through) => feature.aroundSpawn?.(inner) ?? inner(through) : inner),
-    spawnPlain,
-  );
-  return wrapped();
-}
-// #endregion spawn-init

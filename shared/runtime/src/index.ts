@@ -20,8 +20,8 @@ export {
   type Flags,
   type Step,
 } from './feature.js';
-export { containerEnv, PASSED_SIGNALS, STOP_SIGNALS } from './host.js';
 export { collect, isAlive, onPath } from './host-tools.js';
+export { PASSED_SIGNALS, STOP_SIGNALS } from './signals.js';
 
 /**
  * A step's entry point. The same file is both the runtime the user starts (`ctr start ...`) and,
@@ -35,6 +35,25 @@ export async function main(step: Step): Promise<never> {
     // Only an init that launched the command (step 06) gets here; its event loop carries on.
     return new Promise<never>(() => {});
   }
+  // #region early-init
+  // The init's start-up, a second Node.js, is the longest wait of a start. It begins now, while
+  // this process loads its CLI and parses the flags (~10 ms); `start` takes the init over, and
+  // whatever does not start a container (--help, a usage error) stops it.
+  const { spawnInit } = await import('./spawn.js');
+  const init = startsContainer(step, process.argv) ? await spawnInit(step, entry) : null;
   const { runCli } = await import('./cli.js');
-  process.exit(await runCli(step, entry, process.argv));
+  const exitCode = await runCli(step, entry, process.argv, init);
+  if (init && init.exitCode === null && init.signalCode === null) init.kill('SIGKILL');
+  process.exit(exitCode);
+  // #endregion early-init
+}
+
+/**
+ * Only a guess, good for the common case: `start` that will not stop at --help, run by root (or a
+ * step that runs rootless). A wrong guess costs a little time, never correctness: an init started
+ * for nothing is stopped, and `start` spawns one itself when none was started here.
+ */
+function startsContainer(step: Step, argv: readonly string[]): boolean {
+  const asksForHelp = argv.includes('-h') || argv.includes('--help');
+  return argv[2] === 'start' && !asksForHelp && (process.getuid?.() === 0 || step.rootless);
 }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildProgram, dropPnpmSeparator } from '../src/cli.js';
-import { Cleanup, containerEnv, defineFeature, defineStep, resolveCommand } from '../src/index.js';
+import { containerEnv } from '../src/host.js';
+import { Cleanup, defineFeature, defineStep, resolveCommand } from '../src/index.js';
 
 describe('containerEnv', () => {
   it('starts from PATH and HOME, and takes TERM from the host terminal only', () => {

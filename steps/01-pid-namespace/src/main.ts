@@ -1,4 +1,4 @@
 import { main } from '@ctr/runtime';
 import { step01 } from './step.js';
 
-await main(step01);
+main(step01);

@@ -1,4 +1,4 @@
 import { main } from '@ctr/runtime';
 import { step02 } from './step.js';
 
-await main(step02);
+main(step02);

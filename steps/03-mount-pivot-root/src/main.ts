@@ -1,4 +1,4 @@
 import { main } from '@ctr/runtime';
 import { step03 } from './step.js';
 
-await main(step03);
+main(step03);

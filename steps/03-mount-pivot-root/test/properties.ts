@@ -151,6 +151,16 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
       expect(vars).toMatchObject({ HOME: '/root', TERM: 'xterm-test', PATH: expect.stringContaining('/bin') });
       expect(vars.CTR_HOST_SECRET).toBeUndefined();
     });
+
+    it("shows no process inside, PID 1 included, with the host's environment", async () => {
+      // /proc/<pid>/environ is readable inside: a runtime's own process there (step 06's init)
+      // must not carry the user's variables in with it.
+      const env = { ...process.env, CTR_HOST_SECRET: 'do-not-leak' };
+      const script = 'for f in /proc/[0-9]*/environ; do echo "== $f"; tr "\\0" "\\n" < $f; done';
+      const result = await run(step, start(['/bin/sh', '-c', script]), { env });
+      expect(result.stdout).toContain('== /proc/1/environ');
+      expect(result.stdout).not.toContain('CTR_HOST_SECRET');
+    });
   });
 
   describe(`step ${step}: a chroot breakout from inside does not reach the host`, () => {

@@ -1,4 +1,4 @@
 import { main } from '@ctr/runtime';
 import { step04 } from './step.js';
 
-await main(step04);
+main(step04);

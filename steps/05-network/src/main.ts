@@ -1,4 +1,4 @@
 import { main } from '@ctr/runtime';
 import { step05 } from './step.js';
 
-await main(step05);
+main(step05);

@@ -1,4 +1,4 @@
 import { main } from '@ctr/runtime';
 import { step06 } from './step.js';
 
-await main(step06);
+main(step06);

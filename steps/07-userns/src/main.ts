@@ -1,4 +1,4 @@
 import { main } from '@ctr/runtime';
 import { step07 } from './step.js';
 
-await main(step07);
+main(step07);

@@ -1,0 +1,37 @@
+/**
+ * Starting the init: this same program, re-executed as `<entry> init`, wrapped by the features
+ * that must hold from its birth (step 01's PID namespace, step 07's user namespace).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Step } from './feature.js';
+import { INIT_COMMAND } from './init.js';
+import { initProgram } from './init-program.js';
+
+/**
+ * The init's own environment, not the host's: from step 06 it stays the container's PID 1, whose
+ * environment anyone inside can read in /proc/1/environ (the user's tokens, SUDO_*, SSH_*). Node
+ * also acts on some variables at start: NODE_OPTIONS could load code into the init, and
+ * NODE_EXTRA_CA_CERTS makes it read and parse a certificate bundle (~50 ms on the benchmark
+ * machine) that an init never uses. The command's environment travels in the spec.
+ */
+const INIT_ENV: NodeJS.ProcessEnv = {};
+
+// #region spawn-init
+export async function spawnInit(step: Step, entry: string): Promise<ChildProcess> {
+  // The same program, re-executed: bundled to plain JavaScript when it runs under tsx.
+  const init = [...(await initProgram(entry)), INIT_COMMAND];
+  const spawnPlain = (through: readonly string[] = []): ChildProcess => {
+    const [program, ...args] = [...through, ...init] as [string, ...string[]];
+    // A program the init is started through (step 07) gets a socket of its own as fd 4.
+    const helperSocket = through.length > 0 ? (['pipe'] as const) : [];
+    return spawn(program, args, { stdio: ['inherit', 'inherit', 'inherit', 'pipe', ...helperSocket], env: INIT_ENV });
+  };
+  // Each feature's aroundSpawn wraps the ones before it: step 01's PID namespace is innermost.
+  type Spawn = (through?: readonly string[]) => ChildProcess;
+  const wrapped = step.features.reduce<Spawn>(
+    (inner, feature) => (feature.aroundSpawn ? (through) => feature.aroundSpawn?.(inner) ?? inner(through) : inner),
+    spawnPlain,
+  );
+  return wrapped();
+}
+// #endregion spawn-init
