@@ -159,6 +159,9 @@ function ok(result: SpawnSyncReturns<string>): boolean {
   return !result.error && result.status === 0;
 }
 
+/** Variables that change what every Node.js process does as it starts. */
+const NODE_START_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'];
+
 interface MeasureSpec {
   group: Timing['group'];
   step?: string;
@@ -782,6 +785,17 @@ async function main(): Promise<void> {
   // #region latency
   const plan: MeasureSpec[] = [
     { group: 'reference', entry: 'Node.js floor', command: [NODE, '-e', '0'], shown: 'node -e 0', cwd: REPO },
+    ...(NODE_START_VARIABLES.some((name) => process.env[name])
+      ? [
+          {
+            group: 'reference' as const,
+            entry: 'Node.js floor, empty environment',
+            command: ['env', '-i', NODE, '-e', '0'],
+            shown: 'env -i node -e 0',
+            cwd: REPO,
+          },
+        ]
+      : []),
     {
       group: 'reference',
       entry: 'tsx floor',
@@ -855,7 +869,7 @@ async function main(): Promise<void> {
         number,
         path: join(REPO, 'steps', dir),
         hasNet: Number(number) >= 5,
-        bundle: join(BUNDLE_DIR, `${dir}.mjs`),
+        bundle: join(BUNDLE_DIR, `${dir}.cjs`),
       };
     });
   const warmups: Record<string, { ms: number; failed: string | null }> = {};
@@ -907,8 +921,14 @@ async function main(): Promise<void> {
       `The bundle failed as a host entry point for step ${[...bundleFailed].join(', ')}; the row below it times \`node --import tsx src/main.ts\` (no pnpm) instead.`,
     );
   }
+  const startVariables = NODE_START_VARIABLES.filter((name) => process.env[name]);
+  if (startVariables.length > 0) {
+    notes.push(
+      `This environment sets ${startVariables.map((name) => `\`${name}\``).join(' and ')}, which every Node.js start acts on (\`NODE_EXTRA_CA_CERTS\` makes it read and parse a certificate bundle): \`node -e 0\`, the host side of each runtime and the student path pay for it; the container's init does not, since the runtime starts it with an empty environment. The "empty environment" row is the floor without it.`,
+    );
+  }
   notes.push(
-    "Entry points: **bundle** is `node node_modules/.cache/ctr-init/<step-dir>.mjs start [--net none|bridge] /bin/true` run in the step's directory: the esbuild bundle of the step that the runtime makes of itself when started through tsx (one tsx run first makes sure it is fresh); **student** is `pnpm --filter NN start -- [--net none] /bin/true` from the top of the repository (pnpm, then `node --import tsx src/main.ts`); **tsx, no pnpm** is `node --import tsx src/main.ts start ...` in the step's directory.",
+    "Entry points: **bundle** is `node node_modules/.cache/ctr-init/<step-dir>.cjs start [--net none|bridge] /bin/true` run in the step's directory: the esbuild bundle of the step that the runtime makes of itself when started through tsx (one tsx run first makes sure it is fresh); **student** is `pnpm --filter NN start -- [--net none] /bin/true` from the top of the repository (pnpm, then `node --import tsx src/main.ts`); **tsx, no pnpm** is `node --import tsx src/main.ts start ...` in the step's directory.",
   );
   notes.push(
     'From step 05 on, the student path passes `--net none` (the default is bridge) so that it compares with the bundle row; `--net bridge` adds a veth pair, an address lease and the NAT rules, and their removal.',
