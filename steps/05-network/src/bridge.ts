@@ -120,6 +120,30 @@ add rule ip ${NFT_TABLE} forward oifname "${BRIDGE}" ct state established,relate
 }
 // #endregion nat
 
+/** The comment on a container's published-port rules: who they belong to. */
+export function ruleComment(id: string): string {
+  return `ctr ${id}`;
+}
+
+/**
+ * Deletes the published-port rules of containers not in `running` (their runtime was killed and
+ * could not delete them), by the container id in their comment. Returns what it did.
+ */
+export function removeStaleRules(running: ReadonlySet<string>): string[] {
+  if (!run('nft', ['list', 'tables']).includes(`table ip ${NFT_TABLE}`)) return [];
+  const listed = JSON.parse(run('nft', ['-j', 'list', 'table', 'ip', NFT_TABLE])) as {
+    nftables: { rule?: { chain: string; handle: number; comment?: string } }[];
+  };
+  const done: string[] = [];
+  for (const { rule } of listed.nftables) {
+    const id = rule?.comment?.startsWith(ruleComment('')) ? rule.comment.slice(ruleComment('').length) : null;
+    if (!rule || !id || running.has(id)) continue;
+    run('nft', ['delete', 'rule', 'ip', NFT_TABLE, rule.chain, 'handle', String(rule.handle)]);
+    done.push(`deleted the ${rule.chain} rule of container ${id} (handle ${rule.handle})`);
+  }
+  return done;
+}
+
 /** Removes the shared part: the table (with any rules left in it) and the bridge. */
 export function removeShared(): string[] {
   const done: string[] = [];

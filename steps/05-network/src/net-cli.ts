@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { isAlive, onPath } from '@ctr/runtime';
 import { formatSubnet } from './addresses.js';
-import { BRIDGE, bridgeSubnet, NFT_TABLE, removeShared } from './bridge.js';
+import { BRIDGE, bridgeSubnet, NFT_TABLE, removeShared, removeStaleRules } from './bridge.js';
 import { run } from './host-commands.js';
 import { listLeases, STATE_DIR } from './leases.js';
 
@@ -50,7 +50,9 @@ function clean(): void {
     run('rm', ['-f', `${STATE_DIR}/${lease.kind}/${lease.name}`]);
     say(`removed stale lease ${lease.kind}/${lease.name} of container ${lease.id}`);
   }
-  if (leases.some((l) => isAlive(l.pid))) {
+  const running = new Set(leases.filter((l) => isAlive(l.pid)).map((l) => l.id));
+  for (const line of removeStaleRules(running)) say(line);
+  if (running.size > 0) {
     say('containers are running: the bridge and the nftables table stay');
     return;
   }

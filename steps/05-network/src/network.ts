@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { collect, defineFeature, RuntimeError, UsageError } from '@ctr/runtime';
 import { bringLoopbackUp, CLONE_NEWNET } from '@ctr/syscalls';
 import { containerAddresses, formatIp, formatSubnet, gatewayOf, macOf, parseIp, parseSubnet } from './addresses.js';
-import { BRIDGE, ensureBridge, NFT_TABLE } from './bridge.js';
+import { BRIDGE, ensureBridge, NFT_TABLE, ruleComment } from './bridge.js';
 import { ipInside, requireTools, run } from './host-commands.js';
 import { STATE_DIR, tryLease } from './leases.js';
 import { type PublishedPort, parsePublish } from './ports.js';
@@ -105,8 +105,22 @@ export const network = defineFeature<NetworkConfig>({
     for (const port of config.publish) {
       for (const chain of ['prerouting', 'output']) {
         // prerouting: connections from elsewhere; output: from the host itself (127.0.0.1 too).
+        // `insert` puts the rule first: a rule that a killed runtime left for the same port would
+        // otherwise match first and send the traffic to its old address, maybe another
+        // container's now. The comment names the container, for `pnpm net clean`.
         const rule = `fib daddr type local ${port.protocol} dport ${port.hostPort} dnat to ${config.address}:${port.containerPort}`;
-        const echoed = run('nft', ['--echo', '--handle', 'add', 'rule', 'ip', NFT_TABLE, chain, ...rule.split(' ')]);
+        const echoed = run('nft', [
+          '--echo',
+          '--handle',
+          'insert',
+          'rule',
+          'ip',
+          NFT_TABLE,
+          chain,
+          ...rule.split(' '),
+          'comment',
+          `"${ruleComment(spec.id)}"`,
+        ]);
         const handle = /# handle (\d+)/.exec(echoed)?.[1];
         if (!handle) throw new RuntimeError(`nft did not report the handle of its rule: ${echoed.trim()}`);
         cleanup.defer(`delete the rule for port ${port.hostPort}`, () =>

@@ -10,6 +10,7 @@ import {
   added,
   containerPid1,
   namespaceOf,
+  REPO,
   run,
   sleepIn,
   startContainer,
@@ -128,20 +129,23 @@ export function networkProperties(step: string): void {
       // loses its last port (or its lowest MAC) changes its own MAC and flushes that cache.
       const keeper = startContainer(step, ['sleep', '3502']);
       const keeperSleep = await sleepIn(keeper, 3502);
-      const listen = (reply: string) =>
-        startContainer(step, ['/bin/sh', '-c', `ip -o -4 addr show eth0; exec nc -l -p 7005 -e echo ${reply}`]);
-      const first = listen('first');
-      await first.waitForOutput('inet ');
-      const address = addressIn(first.stdout());
-      expect(await fetchTcp(address, 7005)).toBe('first\n');
-      await first.result;
-      const second = listen('second');
-      await second.waitForOutput('inet ');
-      expect(addressIn(second.stdout()), 'the freed address is handed out again (the lowest free one)').toBe(address);
-      expect(await fetchTcp(address, 7005, 3000)).toBe('second\n');
-      await second.result;
-      process.kill(keeperSleep, 'SIGKILL');
-      await keeper.result;
+      try {
+        const listen = (reply: string) =>
+          startContainer(step, ['/bin/sh', '-c', `ip -o -4 addr show eth0; exec nc -l -p 7005 -e echo ${reply}`]);
+        const first = listen('first');
+        await first.waitForOutput('inet ');
+        const address = addressIn(first.stdout());
+        expect(await fetchTcp(address, 7005)).toBe('first\n');
+        await first.result;
+        const second = listen('second');
+        await second.waitForOutput('inet ');
+        expect(addressIn(second.stdout()), 'the freed address is handed out again (the lowest free one)').toBe(address);
+        expect(await fetchTcp(address, 7005, 3000)).toBe('second\n');
+        await second.result;
+      } finally {
+        process.kill(keeperSleep, 'SIGKILL');
+        await keeper.result;
+      }
     });
 
     it("reaches the host's bridge address: ping and a TCP connection", async () => {
@@ -237,6 +241,29 @@ export function networkProperties(step: string): void {
         leases: added(before.leases, after.leases),
         rules: added(before.rules, after.rules),
       }).toEqual({ veths: [], leases: [], rules: [] });
+    });
+
+    it('after a SIGKILLed runtime, `pnpm net clean` removes its lease and port rules, and the port works again', async () => {
+      const hostPort = await freePort();
+      const forThisPort = () => networkLeftovers().rules.filter((rule) => rule.includes(`dport ${hostPort} `));
+      // While another container runs, the table stays: the stale rules must go one by one.
+      const keeper = startContainer(step, ['sleep', '3504']);
+      const keeperSleep = await sleepIn(keeper, 3504);
+      try {
+        const killed = startContainer(step, ['-p', `${hostPort}:80`, '/bin/sh', '-c', 'echo ready; exec sleep 3503']);
+        await killed.waitForOutput('ready');
+        killed.runtime.kill('SIGKILL'); // no clean-up runs; the container dies with it (PDEATHSIG)
+        await killed.result;
+        expect(forThisPort(), 'a killed runtime leaves its rules').toHaveLength(2);
+        execFileSync('pnpm', ['--silent', 'net', 'clean'], { cwd: REPO, stdio: 'ignore' });
+        expect(forThisPort()).toEqual([]);
+        const again = startContainer(step, ['-p', `${hostPort}:80`, 'nc', '-l', '-p', '80', '-e', 'echo', 'again']);
+        expect(await fetchTcp('127.0.0.1', hostPort)).toBe('again\n');
+        expect((await again.result).exitCode).toBe(0);
+      } finally {
+        process.kill(keeperSleep, 'SIGKILL');
+        await keeper.result;
+      }
     });
 
     it.each([
