@@ -39,15 +39,7 @@ url=https://dl-cdn.alpinelinux.org/alpine/v$ALPINE_MINOR/releases/$arch/$file
 
 # --- Temporary directories, removed if anything fails ----------------------------------------
 # The rootfs is built beside TARGET and renamed into place only when complete (lib.sh says why).
-work="" download=""
-cleanup() {
-  if [ -n "$work" ]; then rm -rf -- "$work"; fi
-  if [ -n "$download" ]; then rm -rf -- "$download"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP # Ctrl-C too: exiting runs the EXIT trap above
-make_work_dir
-download=$(mktemp -d "${TMPDIR:-/tmp}/ctr-alpine-XXXXXX")
+start_work_and_download_dirs alpine
 
 # --- Download --------------------------------------------------------------------------------
 say "downloading $url"

@@ -27,15 +27,7 @@ refuse_existing_target
 
 # --- Temporary directories, removed if anything fails ----------------------------------------
 # The rootfs is built beside TARGET and renamed into place only when complete (lib.sh says why).
-work="" download=""
-cleanup() {
-  if [ -n "$work" ]; then rm -rf -- "$work"; fi
-  if [ -n "$download" ]; then rm -rf -- "$download"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP # Ctrl-C too: exiting runs the EXIT trap above
-make_work_dir
-download=$(mktemp -d "${TMPDIR:-/tmp}/ctr-busybox-XXXXXX")
+start_work_and_download_dirs busybox
 
 # --- Is a binary static? ---------------------------------------------------------------------
 # A dynamically linked executable names its loader in an ELF program header of type INTERP

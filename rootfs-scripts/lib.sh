@@ -66,3 +66,18 @@ install_work_dir() {
   mv "$work" "$target"
   work="" # renamed into place: nothing left to clean up
 }
+
+# start_work_and_download_dirs NAME: make $work (beside TARGET) and $download (in $TMPDIR, named
+# after NAME), and remove both when the script exits, however it exits. For the scripts that only
+# download and unpack (alpine.sh, busybox.sh); the others clean up in their own ways.
+start_work_and_download_dirs() {
+  work="" download=""
+  trap remove_work_and_download_dirs EXIT
+  trap 'exit 130' INT TERM HUP # Ctrl-C too: exiting runs the EXIT trap above
+  make_work_dir
+  download=$(mktemp -d "${TMPDIR:-/tmp}/ctr-$1-XXXXXX")
+}
+remove_work_and_download_dirs() {
+  if [ -n "$work" ]; then rm -rf -- "$work"; fi
+  if [ -n "$download" ]; then rm -rf -- "$download"; fi
+}
