@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import type { Step } from './feature.js';
 import { INIT_COMMAND } from './init.js';
 
@@ -39,8 +40,7 @@ export async function main(step: Step): Promise<never> {
   // The init's start-up, a second Node.js, is the longest wait of a start. It begins now, while
   // this process loads its CLI and parses the flags (~10 ms); `start` takes the init over, and
   // whatever does not start a container (--help, a usage error) stops it.
-  const { spawnInit } = await import('./spawn.js');
-  const init = startsContainer(step, process.argv) ? await spawnInit(step, entry) : null;
+  const init = startsContainer(step, process.argv) ? await spawnInitEarly(step, entry) : null;
   const { runCli } = await import('./cli.js');
   const exitCode = await runCli(step, entry, process.argv, init);
   if (init && init.exitCode === null && init.signalCode === null) init.kill('SIGKILL');
@@ -56,4 +56,15 @@ export async function main(step: Step): Promise<never> {
 function startsContainer(step: Step, argv: readonly string[]): boolean {
   const asksForHelp = argv.includes('-h') || argv.includes('--help');
   return argv[2] === 'start' && !asksForHelp && (process.getuid?.() === 0 || step.rootless);
+}
+
+/** The init, or null when it could not start: `start` then tries again, and reports why. */
+async function spawnInitEarly(step: Step, entry: string): Promise<ChildProcess | null> {
+  try {
+    const { spawnInit } = await import('./spawn.js');
+    const init = await spawnInit(step, entry);
+    if (init.pid !== undefined) return init;
+    init.once('error', () => {}); // spawn() failed; the error event would otherwise crash us
+  } catch {}
+  return null;
 }
