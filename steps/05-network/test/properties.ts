@@ -256,7 +256,7 @@ export function networkProperties(step: string): void {
         await killed.result;
         expect(forThisPort(), 'a killed runtime leaves its rules').toHaveLength(2);
         // `pnpm clean` runs `pnpm net clean`, and removes the cgroups the killed runtime left too.
-      execFileSync('pnpm', ['--silent', 'clean'], { cwd: REPO, stdio: 'ignore' });
+        execFileSync('pnpm', ['--silent', 'clean'], { cwd: REPO, stdio: 'ignore' });
         expect(forThisPort()).toEqual([]);
         const again = startContainer(step, ['-p', `${hostPort}:80`, 'nc', '-l', '-p', '80', '-e', 'echo', 'again']);
         expect(await fetchTcp('127.0.0.1', hostPort)).toBe('again\n');
