@@ -783,9 +783,10 @@ async function main(): Promise<void> {
   log(`${runs} runs per figure; rootfs ${rootfs}`);
 
   // #region latency
+  const startVariables = NODE_START_VARIABLES.filter((name) => process.env[name]);
   const plan: MeasureSpec[] = [
     { group: 'reference', entry: 'Node.js floor', command: [NODE, '-e', '0'], shown: 'node -e 0', cwd: REPO },
-    ...(NODE_START_VARIABLES.some((name) => process.env[name])
+    ...(startVariables.length > 0
       ? [
           {
             group: 'reference' as const,
@@ -921,7 +922,6 @@ async function main(): Promise<void> {
       `The bundle failed as a host entry point for step ${[...bundleFailed].join(', ')}; the row below it times \`node --import tsx src/main.ts\` (no pnpm) instead.`,
     );
   }
-  const startVariables = NODE_START_VARIABLES.filter((name) => process.env[name]);
   if (startVariables.length > 0) {
     notes.push(
       `This environment sets ${startVariables.map((name) => `\`${name}\``).join(' and ')}, which every Node.js start acts on (\`NODE_EXTRA_CA_CERTS\` makes it read and parse a certificate bundle): \`node -e 0\`, the host side of each runtime and the student path pay for it; the container's init does not, since the runtime starts it with an empty environment. The "empty environment" row is the floor without it.`,

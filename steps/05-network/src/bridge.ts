@@ -120,9 +120,16 @@ add rule ip ${NFT_TABLE} forward oifname "${BRIDGE}" ct state established,relate
 }
 // #endregion nat
 
+/** Starts the comment on a container's published-port rules; the container id follows. */
+const RULE_OWNER = 'ctr ';
+
 /** The comment on a container's published-port rules: who they belong to. */
 export function ruleComment(id: string): string {
-  return `ctr ${id}`;
+  return `${RULE_OWNER}${id}`;
+}
+
+function tableExists(): boolean {
+  return run('nft', ['list', 'tables']).includes(`table ip ${NFT_TABLE}`);
 }
 
 /**
@@ -130,13 +137,13 @@ export function ruleComment(id: string): string {
  * could not delete them), by the container id in their comment. Returns what it did.
  */
 export function removeStaleRules(running: ReadonlySet<string>): string[] {
-  if (!run('nft', ['list', 'tables']).includes(`table ip ${NFT_TABLE}`)) return [];
+  if (!tableExists()) return [];
   const listed = JSON.parse(run('nft', ['-j', 'list', 'table', 'ip', NFT_TABLE])) as {
     nftables: { rule?: { chain: string; handle: number; comment?: string } }[];
   };
   const done: string[] = [];
   for (const { rule } of listed.nftables) {
-    const id = rule?.comment?.startsWith(ruleComment('')) ? rule.comment.slice(ruleComment('').length) : null;
+    const id = rule?.comment?.startsWith(RULE_OWNER) ? rule.comment.slice(RULE_OWNER.length) : null;
     if (!rule || !id || running.has(id)) continue;
     run('nft', ['delete', 'rule', 'ip', NFT_TABLE, rule.chain, 'handle', String(rule.handle)]);
     done.push(`deleted the ${rule.chain} rule of container ${id} (handle ${rule.handle})`);
@@ -147,7 +154,7 @@ export function removeStaleRules(running: ReadonlySet<string>): string[] {
 /** Removes the shared part: the table (with any rules left in it) and the bridge. */
 export function removeShared(): string[] {
   const done: string[] = [];
-  if (run('nft', ['list', 'tables']).includes(`table ip ${NFT_TABLE}`)) {
+  if (tableExists()) {
     run('nft', ['delete', 'table', 'ip', NFT_TABLE]);
     done.push(`deleted nftables table ip ${NFT_TABLE}`);
   }

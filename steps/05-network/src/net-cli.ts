@@ -3,7 +3,8 @@
  * whose runtime is gone and, when no container is running, removes the bridge and the nftables
  * table. IP forwarding, once switched on, is left on: other software may rely on it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { isAlive, onPath } from '@ctr/runtime';
 import { formatSubnet } from './addresses.js';
 import { BRIDGE, bridgeSubnet, NFT_TABLE, removeShared, removeStaleRules } from './bridge.js';
@@ -15,19 +16,14 @@ const say = (line: string): void => {
 };
 
 function allLeases() {
-  const addressKinds = existsSync(`${STATE_DIR}/addresses`)
-    ? run('ls', [`${STATE_DIR}/addresses`])
-        .split('\n')
-        .filter(Boolean)
-        .map((k) => `addresses/${k}`)
-    : [];
-  return [...addressKinds, 'ports'].flatMap((kind) => listLeases(kind));
+  const subnets = existsSync(join(STATE_DIR, 'addresses')) ? readdirSync(join(STATE_DIR, 'addresses')) : [];
+  return [...subnets.map((subnet) => `addresses/${subnet}`), 'ports'].flatMap((kind) => listLeases(kind));
 }
 
 function status(): void {
   const subnet = existsSync(`/sys/class/net/${BRIDGE}`) ? bridgeSubnet() : null;
   say(subnet ? `bridge ${BRIDGE}: ${formatSubnet(subnet)}` : `bridge ${BRIDGE}: absent`);
-  say(`ip_forward: ${run('cat', ['/proc/sys/net/ipv4/ip_forward']).trim()}`);
+  say(`ip_forward: ${readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()}`);
   const tables = onPath('nft') ? run('nft', ['list', 'tables']) : '';
   say(
     tables.includes(`table ip ${NFT_TABLE}`)
@@ -47,12 +43,13 @@ function status(): void {
 function clean(): void {
   const leases = allLeases();
   for (const lease of leases.filter((l) => !isAlive(l.pid))) {
-    run('rm', ['-f', `${STATE_DIR}/${lease.kind}/${lease.name}`]);
+    rmSync(join(STATE_DIR, lease.kind, lease.name), { force: true });
     say(`removed stale lease ${lease.kind}/${lease.name} of container ${lease.id}`);
   }
   const running = new Set(leases.filter((l) => isAlive(l.pid)).map((l) => l.id));
-  for (const line of removeStaleRules(running)) say(line);
   if (running.size > 0) {
+    // The table stays for them: the rules of the containers that are gone go one by one.
+    for (const line of removeStaleRules(running)) say(line);
     say('containers are running: the bridge and the nftables table stay');
     return;
   }

@@ -71,6 +71,21 @@ function networkLeftovers() {
   return { veths, leases, rules };
 }
 
+/**
+ * Runs `body` while another container (`sleep <seconds>`) holds a port on the bridge, as other
+ * containers would on a real host: the bridge, its MAC and the nftables table stay.
+ */
+async function whileAnotherRuns(step: string, seconds: number, body: () => Promise<void>): Promise<void> {
+  const keeper = startContainer(step, ['sleep', String(seconds)]);
+  const keeperSleep = await sleepIn(keeper, seconds);
+  try {
+    await body();
+  } finally {
+    process.kill(keeperSleep, 'SIGKILL');
+    await keeper.result;
+  }
+}
+
 export function networkProperties(step: string): void {
   describe(`step ${step}: --net none`, () => {
     it('has only lo, and lo is up', async () => {
@@ -127,9 +142,7 @@ export function networkProperties(step: string): void {
       // does not ask again: the next container on the address must answer to the same MAC. The
       // keeper holds a port on the bridge throughout, as other containers would: a bridge that
       // loses its last port (or its lowest MAC) changes its own MAC and flushes that cache.
-      const keeper = startContainer(step, ['sleep', '3502']);
-      const keeperSleep = await sleepIn(keeper, 3502);
-      try {
+      await whileAnotherRuns(step, 3502, async () => {
         const listen = (reply: string) =>
           startContainer(step, ['/bin/sh', '-c', `ip -o -4 addr show eth0; exec nc -l -p 7005 -e echo ${reply}`]);
         const first = listen('first');
@@ -142,10 +155,7 @@ export function networkProperties(step: string): void {
         expect(addressIn(second.stdout()), 'the freed address is handed out again (the lowest free one)').toBe(address);
         expect(await fetchTcp(address, 7005, 3000)).toBe('second\n');
         await second.result;
-      } finally {
-        process.kill(keeperSleep, 'SIGKILL');
-        await keeper.result;
-      }
+      });
     });
 
     it("reaches the host's bridge address: ping and a TCP connection", async () => {
@@ -247,9 +257,7 @@ export function networkProperties(step: string): void {
       const hostPort = await freePort();
       const forThisPort = () => networkLeftovers().rules.filter((rule) => rule.includes(`dport ${hostPort} `));
       // While another container runs, the table stays: the stale rules must go one by one.
-      const keeper = startContainer(step, ['sleep', '3504']);
-      const keeperSleep = await sleepIn(keeper, 3504);
-      try {
+      await whileAnotherRuns(step, 3504, async () => {
         const killed = startContainer(step, ['-p', `${hostPort}:80`, '/bin/sh', '-c', 'echo ready; exec sleep 3503']);
         await killed.waitForOutput('ready');
         killed.runtime.kill('SIGKILL'); // no clean-up runs; the container dies with it (PDEATHSIG)
@@ -261,10 +269,7 @@ export function networkProperties(step: string): void {
         const again = startContainer(step, ['-p', `${hostPort}:80`, 'nc', '-l', '-p', '80', '-e', 'echo', 'again']);
         expect(await fetchTcp('127.0.0.1', hostPort)).toBe('again\n');
         expect((await again.result).exitCode).toBe(0);
-      } finally {
-        process.kill(keeperSleep, 'SIGKILL');
-        await keeper.result;
-      }
+      });
     });
 
     it.each([
