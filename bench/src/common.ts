@@ -1,0 +1,140 @@
+/** What the measurements share: the repository and its steps, running a command, watching a process, formatting. */
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+/** Where the runtime, started through tsx, leaves the esbuild bundle of a step (shared/runtime/src/init-program.ts). */
+const BUNDLE_DIR = join(REPO, 'node_modules', '.cache', 'ctr-init');
+export const NODE = process.execPath;
+/** No single run may hang the benchmark. */
+const RUN_TIMEOUT_MS = 60_000;
+
+export interface Step {
+  dir: string;
+  number: string;
+  path: string;
+  hasNet: boolean;
+  bundle: string;
+}
+
+export function listSteps(): Step[] {
+  return readdirSync(join(REPO, 'steps'))
+    .filter((dir) => /^\d\d-/.test(dir))
+    .sort()
+    .map((dir) => {
+      const number = dir.slice(0, 2);
+      return {
+        dir,
+        number,
+        path: join(REPO, 'steps', dir),
+        hasNet: Number(number) >= 5,
+        bundle: join(BUNDLE_DIR, `${dir}.cjs`),
+      };
+    });
+}
+
+export function log(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+export function run(command: readonly string[], cwd: string): SpawnSyncReturns<string> {
+  return spawnSync(command[0] as string, command.slice(1), {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    timeout: RUN_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+  });
+}
+
+export function ok(result: SpawnSyncReturns<string>): boolean {
+  return !result.error && result.status === 0;
+}
+
+export function exitStatus(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `killed by ${signal}` : `exit ${code}`;
+}
+
+/** The line that says why a command failed: its first stderr line that is not pnpm's own epilogue. */
+export function failureLine(result: SpawnSyncReturns<string>): string {
+  if (result.error)
+    return (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT'
+      ? `timed out after ${RUN_TIMEOUT_MS / 1000} s`
+      : result.error.message;
+  const lines = `${result.stderr ?? ''}\n${result.stdout ?? ''}`
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const at = Math.max(
+    0,
+    lines.findIndex((l) => !/ELIFECYCLE|ERR_PNPM|^>|^\$/.test(l)),
+  );
+  // "Build failed with 1 error:" says what only with the line after it.
+  const line =
+    lines[at]?.endsWith(':') && lines[at + 1] ? `${lines[at]} ${lines[at + 1]}` : (lines[at] ?? '(no output)');
+  return `${line.slice(0, 200)} (${exitStatus(result.status, result.signal)})`;
+}
+
+export interface Spawned {
+  pid: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+export function spawnCollecting(command: readonly string[], cwd: string): Spawned {
+  const child = spawn(command[0] as string, command.slice(1), { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+    child.once('error', (error) => resolve({ code: null, signal: null, stderr: error.message }));
+    child.once('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+  return { pid: child.pid ?? -1, exited };
+}
+
+export function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l && !/ELIFECYCLE|ERR_PNPM/.test(l)) ?? '(no output)'
+  ).slice(0, 200);
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Children of every thread of `pid`: /proc/<pid>/task/<tid>/children lists only what that thread
+ * forked, and runc (Go) forks from any of its threads.
+ */
+export function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tasks.flatMap((tid) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
+
+export function fmtMs(ms: number | null): string {
+  if (ms === null) return '–';
+  return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`;
+}
+
+export function fmtMiB(kib: number | null): string {
+  return kib === null ? '–' : `${(kib / 1024).toFixed(1)} MiB`;
+}
+
+export function relativeToRepo(path: string): string {
+  return path.startsWith(REPO) ? path.slice(REPO.length) : path;
+}

@@ -1,0 +1,127 @@
+/** The results: a markdown table (printed, and included by docs/benchmarks.md) and every sample as JSON. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { failureLine, fmtMiB, fmtMs, log, ok, REPO, run } from './common.js';
+import type { Outcome, Timing } from './latency.js';
+import type { Machine } from './machine.js';
+import type { MemoryRow } from './memory.js';
+import type { ScaleResult } from './scale.js';
+
+const RESULTS = join(REPO, 'bench', 'results');
+
+export interface Report {
+  machine: Machine;
+  options: { runs: number; quick: boolean };
+  durationS: number;
+  references: { runc: number | null; node: number | null };
+  ociNamespaces: string[];
+  notes: string[];
+  latency: Timing[];
+  memory: MemoryRow[];
+  scale: ScaleResult | null;
+}
+
+/** bench/results/latest.md and latest.json (the report, plus the tsx warm-up runs), then the table on stdout. */
+export function writeReport(report: Report, warmupsTsxMs: Record<string, Outcome>): void {
+  const table = markdown(report);
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, 'latest.md'), `${table}\n`);
+  const json = join(RESULTS, 'latest.json');
+  writeFileSync(json, `${JSON.stringify({ ...report, warmupsTsxMs }, null, 2)}\n`);
+  // Formatted as `pnpm lint` wants it, so that a committed result passes the check.
+  const formatted = run([join(REPO, 'node_modules', '.bin', 'biome'), 'format', '--write', json], REPO);
+  if (!ok(formatted)) log(`latest.json left as JSON.stringify wrote it: biome format: ${failureLine(formatted)}`);
+  process.stdout.write(`${table}\n`);
+  log(`wrote bench/results/latest.md and latest.json in ${report.durationS.toFixed(0)} s`);
+}
+
+function markdown(report: Report): string {
+  const { machine: m, references } = report;
+  const out: string[] = [];
+  out.push(
+    `Measured ${m.date.slice(0, 16).replace('T', ' ')} UTC on Linux ${m.kernel}, ${m.cpu} (${m.cores} cores), ${m.memoryGiB} GiB, ` +
+      `Node.js ${m.node}, cgroups ${m.cgroups}; rootfs: ${m.rootfsDescription}; commit ${m.commit ?? 'unknown'}. ` +
+      `${report.options.runs} runs per figure${report.options.quick ? ' (--quick)' : ''}; the whole run took ${report.durationS.toFixed(0)} s; ` +
+      `load average ${m.loadBefore[0]} before, ${m.loadAfter[0]} after.`,
+    '',
+  );
+  out.push(
+    '**Start to exit of `/bin/true`** (the whole command, timed from outside: median, min and max; after an untimed warm-up, every command runs once per round, round after round, so that a busy spell on the machine spreads over all figures)',
+    '',
+  );
+  out.push('| Step | Entry point | Network | Median | Min | Max | vs runc | vs `node -e 0` |');
+  out.push('| --- | --- | --- | --: | --: | --: | --: | --: |');
+  for (const t of report.latency) {
+    const what = t.group === 'reference' ? '–' : t.step;
+    const entry = t.group === 'reference' ? `${t.entry}: \`${t.command}\`` : t.entry;
+    const net = t.net ?? '–';
+    if (t.failed) {
+      out.push(`| ${what} | ${cell(entry)} | ${net} | failed: ${cell(t.failed)} | – | – | – | – |`);
+    } else {
+      out.push(
+        `| ${what} | ${cell(entry)} | ${net} | ${fmtMs(t.medianMs)} | ${fmtMs(t.minMs)} | ${fmtMs(t.maxMs)} | ${ratio(t.medianMs, references.runc)} | ${ratio(t.medianMs, references.node)} |`,
+      );
+    }
+  }
+  out.push('');
+  out.push(
+    '**Resident memory while the container runs `sleep 5`** (VmRSS from `/proc/<pid>/status`, one second after `sleep` started; `sleep` itself not counted)',
+    '',
+  );
+  out.push('| Runtime | Entry point | Host-side runtime | Helper | Init (PID 1) | Total |');
+  out.push('| --- | --- | --: | --: | --: | --: |');
+  for (const row of report.memory) {
+    if (row.failed) {
+      out.push(`| ${row.subject} | ${cell(row.entry)} | failed: ${cell(row.failed)} | – | – | – |`);
+      continue;
+    }
+    const by = (role: string) =>
+      row.processes
+        .filter((p) => p.role === role)
+        .map((p) => `${fmtMiB(p.rssKiB)} (${p.comm})`)
+        .join(', ') || '–';
+    out.push(
+      `| ${row.subject} | ${cell(row.entry)} | ${by('host runtime')} | ${by('helper')} | ${by('init (PID 1)')} | ${fmtMiB(row.totalKiB)} |`,
+    );
+  }
+  out.push('');
+  const s = report.scale;
+  if (s) {
+    out.push(
+      `**Scale: ${s.containers} containers of step 06 at once** (\`--net none sleep 1\`, bundle entry point)`,
+      '',
+    );
+    out.push('| Containers | All exited 0 | Wall time | Left behind by them |');
+    out.push('| --: | --- | --: | --- |');
+    const exited0 = s.exitCodes.filter((c) => c === 0).length;
+    const allOk = s.failed ? `no: ${cell(s.failed)}` : `yes (${exited0}/${s.containers})`;
+    const left = s.leftovers.ours.length === 0 ? 'nothing' : cell(s.leftovers.ours.join(', '));
+    out.push(`| ${s.containers} | ${allOk} | ${fmtMs(s.wallMs)} | ${left} |`);
+    out.push('');
+  }
+  if (report.notes.length > 0) {
+    out.push('Notes:', '');
+    for (const note of report.notes) out.push(`- ${prose(note)}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function ratio(ms: number | null, reference: number | null): string {
+  if (ms === null || reference === null || reference <= 0) return '–';
+  const r = ms / reference;
+  return `×${r >= 9.95 ? r.toFixed(0) : r >= 0.1 ? r.toFixed(1) : r.toFixed(2)}`;
+}
+
+/** Text for a markdown table cell, safe for VitePress too (it reads `<x>` outside code as a Vue tag). */
+function cell(text: string): string {
+  return prose(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** Escapes `<` and `>` outside code spans. */
+function prose(text: string): string {
+  return text
+    .split('`')
+    .map((part, i) => (i % 2 ? part : part.replace(/</g, '&lt;').replace(/>/g, '&gt;')))
+    .join('`');
+}
