@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Everything a fresh Linux machine needs before `pnpm --filter NN start` or `pnpm test`:
-# pnpm itself, the workspace's dependencies (exact versions from pnpm-lock.yaml) and the default
-# rootfs. Safe to run again: each part is skipped when it is already there.
+# Everything a fresh Linux machine needs before `pnpm --filter NN start`: pnpm itself, the
+# workspace's dependencies (exact versions from pnpm-lock.yaml) and the default rootfs; with
+# --tests, also what `pnpm test` needs. Safe to run again: each part is skipped when it is there.
+#
+#   sudo ./setup.sh            a container's needs
+#   sudo ./setup.sh --tests    and the test suites'
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -43,10 +46,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# Chromium for the docs' browser test (docs/test/browser.test.ts), from the distribution.
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
-  say "installing chromium (apt-get), for the docs' browser test"
-  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }
+# What only the test suites need, with --tests: Chromium for the docs' browser test
+# (docs/test/browser.test.ts), and runc and jq for the runc adapter that the test kit grades
+# (test/adapters/runc). A student's first container needs none of it.
+if [ "${1:-}" = "--tests" ]; then
+  wanted=()
+  for tool in chromium:chromium runc:runc jq:jq; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || wanted+=("${tool#*:}")
+  done
+  if [ ${#wanted[@]} -gt 0 ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+      say "installing ${wanted[*]} (apt-get), for the test suites"
+      apt-get install -y -qq "${wanted[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "${wanted[@]}" >/dev/null; }
+    else
+      say "missing ${wanted[*]}: install them with your package manager (the test suites need them)"
+    fi
+  fi
 fi
 
 say "installing dependencies (pnpm install --frozen-lockfile)"

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { childrenOf } from './kernel.js';
 
 export interface CgroupDirs {
   /** The process's cgroup in the cgroup2 hierarchy, if one is mounted. */
@@ -85,9 +86,7 @@ export function containerPid1(runtimePid: number): number | null {
         .match(/^NSpid:\s+(.*)$/m)?.[1]
         ?.split(/\s+/);
       if (pid !== runtimePid && nspid && nspid.length > 1 && nspid.at(-1) === '1') return pid;
-      queue.push(
-        ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-      );
+      queue.push(...childrenOf(pid));
     } catch {}
   }
   return null;

@@ -9,18 +9,13 @@
  * output, exit codes and the kernel's own records.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { constants } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'shell-quote';
+import { parse, quote } from 'shell-quote';
+import { type RunRecord, recordRun, transcript, trimmed } from './journal.js';
+import { stepDirectory } from './paths.js';
+import { registerCli, stopCli } from './processes.js';
 
-export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-
-function stepDirectory(step: string): string {
-  const dir = readdirSync(`${REPO}steps`).find((name) => name.startsWith(`${step}-`));
-  if (!dir) throw new Error(`no directory steps/${step}-* in ${REPO}`);
-  return `${REPO}steps/${dir}`;
-}
+export { REPO } from './paths.js';
 
 /** argv prefix and working directory that run step `step`'s CLI. */
 export function cliUnderTest(step: string): { argv: string[]; cwd: string } {
@@ -44,12 +39,14 @@ export interface RunResult {
   /** stdout as bytes, for binary data. */
   stdoutBytes: Buffer;
   stderrBytes: Buffer;
+  /** The command line that ran, as a shell would take it: for failure messages. */
+  commandLine: string;
 }
 
 export interface RunOptions {
   /** Bytes for the container's stdin; stdin is /dev/null otherwise. */
   input?: string | Buffer;
-  /** The runtime is SIGKILLed and the test fails when it runs longer (default 30 s). */
+  /** The CLI and all it started are killed, and the run fails, when it runs longer (default 30 s). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   /** Run the CLI as this user instead of root, e.g. to see it refuse. */
@@ -66,36 +63,82 @@ export interface RunningContainer {
   waitForOutput(text: string): Promise<void>;
 }
 
+/** More than this on one stream and the CLI is stopped: a runaway printer must not eat the grader's memory. */
+export const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+/** Why the CLI could not be started at all, in words an instructor can act on. */
+function cannotStart(argv: readonly string[], error: NodeJS.ErrnoException): Error {
+  const program = argv[0];
+  const source = process.env.CTR_CLI ? ` (CTR_CLI=${JSON.stringify(process.env.CTR_CLI)})` : '';
+  const why =
+    error.code === 'ENOENT'
+      ? `${program} does not exist${source}: give the absolute path of an executable`
+      : error.code === 'EACCES'
+        ? `${program} is not executable${source}: chmod +x it, or name its interpreter first (CTR_CLI='python3 /path/ctr.py')`
+        : `${program}: ${error.message}${source}`;
+  return new Error(`cannot start the CLI under test: ${why}`);
+}
+
 /** Starts `<cli> start ...args` and returns at once, for tests that act while it runs. */
 export function startContainer(step: string, args: readonly string[], options: RunOptions = {}): RunningContainer {
   const { argv, cwd } = cliUnderTest(step);
   const [program, ...prefix] = argv as [string, ...string[]];
+  const commandLine = quote([...argv, 'start', ...args]);
   const runtime = spawn(program, [...prefix, 'start', ...args], {
     cwd,
     env: options.env ?? process.env,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    // A session of its own: whatever it leaves behind is told apart from the test's own processes.
+    detached: true,
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });
+  if (runtime.pid !== undefined) registerCli(runtime.pid);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  runtime.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
-  runtime.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
   const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
+  const record: RunRecord = { commandLine, cwd, child: runtime, stdout: () => text(out), stderr: () => text(err) };
+  recordRun(record);
+
+  let stop: (reason: string) => Promise<void> = async () => {};
+  const collect = (chunks: Buffer[], stream: string) => {
+    let bytes = 0;
+    return (chunk: Buffer): void => {
+      bytes += chunk.length;
+      if (bytes > MAX_OUTPUT_BYTES) void stop(`it printed more than ${MAX_OUTPUT_BYTES / 1024 ** 2} MiB on ${stream}`);
+      else chunks.push(chunk);
+    };
+  };
+  runtime.stdout?.on('data', collect(out, 'stdout'));
+  runtime.stderr?.on('data', collect(err, 'stderr'));
+  // EPIPE when the CLI exits without reading all of its stdin: its exit status tells the story.
+  runtime.stdin?.on('error', () => {});
   if (options.input !== undefined) runtime.stdin?.end(options.input);
 
   const timeoutMs = options.timeoutMs ?? 30_000;
   const result = new Promise<RunResult>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      runtime.kill('SIGKILL');
-      reject(new Error(`"start ${args.join(' ')}" ran longer than ${timeoutMs} ms; stderr so far: ${text(err)}`));
-    }, timeoutMs);
+    stop = async (reason) => {
+      if (record.stoppedBecause !== undefined) return;
+      record.stoppedBecause = reason;
+      const stopped = runtime.pid === undefined ? [] : await stopCli(runtime.pid);
+      reject(
+        new Error(
+          `${reason}: the test kit stopped it and the ${stopped.length - 1} process(es) it ran\n  $ ${commandLine}\n${trimmed(text(err), '    stderr | ')}`,
+        ),
+      );
+    };
+    const timer = setTimeout(() => void stop(`it ran longer than ${timeoutMs / 1000} s`), timeoutMs);
     runtime.once('error', (error) => {
       clearTimeout(timer);
-      reject(new Error(`cannot run the CLI under test (${argv.join(' ')}): ${error.message}`));
+      record.stoppedBecause = 'it could not be started';
+      reject(cannotStart(argv, error));
     });
-    runtime.once('close', (code, signal) => {
+    const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
       clearTimeout(timer);
+      clearTimeout(drainTimer);
+      if (record.exitCode !== undefined) return;
       const exitCode = code ?? 128 + (signal ? signalNumber(signal) : 0);
+      record.exitCode = exitCode;
+      if (record.stoppedBecause !== undefined) return; // the kit stopped it: stop() reports why
       const [stdoutBytes, stderrBytes] = [Buffer.concat(out), Buffer.concat(err)];
       resolve({
         exitCode,
@@ -103,15 +146,29 @@ export function startContainer(step: string, args: readonly string[], options: R
         stderr: stderrBytes.toString('utf8'),
         stdoutBytes,
         stderrBytes,
+        commandLine,
       });
+    };
+    // 'close' comes once stdout and stderr are closed too. A process the CLI left behind may still
+    // hold them open: then the exit status is taken a moment after 'exit', without waiting for it.
+    let drainTimer: NodeJS.Timeout | undefined;
+    runtime.once('exit', (code, signal) => {
+      drainTimer = setTimeout(() => {
+        runtime.stdout?.destroy();
+        runtime.stderr?.destroy();
+        finish(code, signal);
+      }, 2000);
     });
+    runtime.once('close', finish);
   });
+  // A test that never awaits the result (it failed earlier) must not turn a kill into an unhandled rejection.
+  result.catch(() => {});
   const waitForOutput = (expected: string): Promise<void> =>
     new Promise((resolve, reject) => {
       const check = (): void => {
         if (text(out).includes(expected)) resolve();
-        else if (runtime.exitCode !== null || runtime.signalCode !== null)
-          reject(new Error(`the container ended before printing "${expected}": ${text(err).trim()}`));
+        else if (runtime.exitCode !== null || runtime.signalCode !== null || record.stoppedBecause !== undefined)
+          reject(new Error(`the container ended before printing "${expected}"\n${transcript(record)}`));
         else setTimeout(check, 20);
       };
       check();

@@ -1,11 +1,15 @@
 /**
  * The CLI contract every step keeps (docs/cli.md): output and exit codes as docker gives them.
  * Each step's suite calls `cliContract('NN')`, so a later step cannot break an earlier promise.
+ * Every test here is a contract test: any implementation of docs/cli.md must pass it.
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type RunningContainer, run, startContainer } from './cli.js';
+import { hint } from './hints.js';
+import { describeLeftovers, hostState, settledLeftovers } from './host-state.js';
 import { waitForDescendant } from './kernel.js';
+import { CONTRACT } from './kinds.js';
 
 /**
  * The host pid of the container's `sleep <seconds>` (unique seconds tell tests apart). Fails at
@@ -24,78 +28,107 @@ export async function sleepIn(container: RunningContainer, seconds: number): Pro
   return Promise.race([found, ended]);
 }
 
-/** `rootless`: from step 07 on, running without root is allowed, not an error. */
-export function cliContract(step: string, { rootless = false }: { rootless?: boolean } = {}): void {
-  describe(`step ${step}: the CLI contract`, () => {
+export interface ContractOptions {
+  /** From step 07 on, running without root is allowed, not an error. */
+  rootless?: boolean;
+}
+
+export function cliContract(step: string, { rootless = false }: ContractOptions = {}): void {
+  describe(`step ${step}: the CLI contract`, CONTRACT, () => {
     it('runs the command and passes its stdout and stderr through', async () => {
       const result = await run(step, ['/bin/sh', '-c', 'echo hi; echo oops >&2']);
-      expect(result).toMatchObject({ exitCode: 0, stdout: 'hi\n' });
-      expect(result.stderr).toContain('oops');
+      expect(result).toExit(0, { stdout: 'hi\n' });
+      expect(result.stderr, hint("the command's stderr (fd 2) reaches the runtime's stderr")).toContain('oops');
     });
 
     it('runs /bin/sh when no command is given, reading the script from stdin', async () => {
       const result = await run(step, [], { input: 'echo from-stdin\nexit 3\n' });
-      expect(result).toMatchObject({ exitCode: 3, stdout: 'from-stdin\n' });
+      expect(result).toExit(3, { stdout: 'from-stdin\n' });
     });
 
     it('streams stdin to the command in blocking mode: 2 MiB through cat arrive whole', async () => {
       // Written in chunks while cat reads: a non-blocking stdin makes cat fail with EAGAIN.
       const input = Buffer.alloc(2 * 1024 * 1024, 'stdin-bytes\n');
       const result = await run(step, ['cat'], { input });
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
+      expect(
+        result.stdoutBytes.length,
+        hint('stdin reaches the command as it is, and in blocking mode (O_NONBLOCK off): cat stops at EAGAIN'),
+      ).toBe(input.length);
       expect(result.stdoutBytes.equals(input)).toBe(true);
     });
 
     it("keeps the command's options for the command: `start ls -l`, as in docker run", async () => {
       const result = await run(step, ['/bin/sh', '-c', 'echo "$1 $2"', 'sh', '-e', '--rootfs']);
-      expect(result).toMatchObject({ exitCode: 0, stdout: '-e --rootfs\n' });
+      expect(result).toExit(0, { stdout: '-e --rootfs\n' });
     });
 
     it.each([0, 1, 42])('exits with the code of the command: %i', async (code) => {
-      expect((await run(step, ['/bin/sh', '-c', `exit ${code}`])).exitCode).toBe(code);
+      expect(await run(step, ['/bin/sh', '-c', `exit ${code}`])).toExit(code);
     });
 
     it('exits 127 when the command does not exist, with a one-line reason', async () => {
       const byPath = await run(step, ['/no/such/program']);
-      expect(byPath.exitCode).toBe(127);
-      expect(byPath.stderr.trim().split('\n')).toHaveLength(1);
-      expect((await run(step, ['no-such-program-in-path'])).exitCode).toBe(127);
+      expect(byPath).toExit(127);
+      expect(byPath.stderr.trim().split('\n'), hint('the reason is one line on stderr')).toHaveLength(1);
+      expect(await run(step, ['no-such-program-in-path'])).toExit(127);
     });
 
     it('exits 126 when the command exists but cannot be executed', async () => {
       const result = await run(step, ['/etc/passwd']);
-      expect(result.exitCode).toBe(126);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result).toExit(126);
+      expect(result.stderr.trim().split('\n'), hint('the reason is one line on stderr')).toHaveLength(1);
     });
 
     it('exits 128+N when the command is killed by signal N', async () => {
       const container = startContainer(step, ['sleep', '3101']);
       const sleep = await sleepIn(container, 3101);
       process.kill(sleep, 'SIGKILL');
-      expect((await container.result).exitCode).toBe(137);
+      expect(await container.result).toExit(137);
     });
 
     it('exits 125 with a one-line error for an unknown flag', async () => {
-      const result = await run(step, ['--no-such-flag', '/bin/true']);
-      expect(result.exitCode).toBe(125);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(await run(step, ['--no-such-flag', '/bin/true'])).toFailCleanly({ naming: ['--no-such-flag'] });
     });
 
     if (!rootless)
       it('exits 125 with a one-line error when not run as root', async () => {
         const result = await run(step, ['/bin/true'], { uid: 65534, env: { ...process.env, HOME: '/tmp' } });
-        expect(result.exitCode).toBe(125);
-        expect(result.stderr.trim().split('\n')).toHaveLength(1);
-        expect(result.stderr).toMatch(/root/);
+        expect(result).toFailCleanly({ naming: ['root'] });
       });
 
     it('hands the command no file descriptors but 0, 1 and 2', async () => {
       const container = startContainer(step, ['sleep', '3102']);
       const sleep = await sleepIn(container, 3102);
-      const fds = readdirSync(`/proc/${sleep}/fd`).map(Number);
+      const fds = readdirSync(`/proc/${sleep}/fd`)
+        .map(Number)
+        .sort((a, b) => a - b);
       process.kill(sleep, 'SIGKILL');
       await container.result;
-      expect(fds.sort()).toEqual([0, 1, 2]);
+      const extra = fds.filter((fd) => fd > 2);
+      expect(
+        fds,
+        hint(
+          `fd ${extra.join(', ')} reached the command: mark everything above 2 close-on-exec (or close it) before execve (see step 01)`,
+        ),
+      ).toEqual([0, 1, 2]);
+    });
+
+    it('leaves the host as it found it after a run, a killed command, a failed exec and a bad flag', async () => {
+      // A first run may set up what a runtime shares between containers (a bridge, a NAT table).
+      await run(step, ['/bin/true']);
+      const before = hostState();
+      await run(step, ['/bin/true']);
+      const container = startContainer(step, ['sleep', '3103']);
+      process.kill(await sleepIn(container, 3103), 'SIGKILL');
+      await container.result;
+      await run(step, ['/no/such/program']);
+      await run(step, ['--no-such-flag', '/bin/true']);
+      const leftovers = await settledLeftovers(before);
+      expect(
+        describeLeftovers(leftovers),
+        hint('every mount, interface, namespace, cgroup, rule and process made for a container goes with it'),
+      ).toBe('');
     });
   });
 }

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { ensureDefaultRootfs } from '@ctr/rootfs';
-import { REPO } from './cli.js';
+import { REPO } from './paths.js';
 import { requireRoot } from './root.js';
 
 export default async function setup(): Promise<void> {

@@ -17,6 +17,16 @@ export {
   startContainer,
 } from './cli.js';
 export { cliContract, sleepIn } from './contract.js';
+export { errorLineHint, exitHint, hint, stdoutHint } from './hints.js';
+export {
+  describeLeftovers,
+  type HostState,
+  hostState,
+  isClean,
+  leftoversSince,
+  restoreHost,
+  settledLeftovers,
+} from './host-state.js';
 export {
   added,
   childrenOf,
@@ -27,5 +37,7 @@ export {
   processesInNamespaceOf,
   waitForDescendant,
 } from './kernel.js';
+export { CONTRACT, GRADING, REFERENCE } from './kinds.js';
+export { descendantsOf, killTree } from './processes.js';
 export { requireRoot } from './root.js';
 export { startTestHost, type TestHost } from './test-host.js';

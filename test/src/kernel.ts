@@ -16,13 +16,25 @@ export function hostMountPoints(): string[] {
     .map((line) => line.split(' ')[4] as string);
 }
 
-/** The direct children of a process (the runtime's init, say), from /proc/<pid>/task/<pid>/children. */
+/**
+ * The direct children of a process, from /proc/<pid>/task/<tid>/children of *every* thread: that
+ * file lists only the children the thread itself forked, and a multi-threaded runtime (Go, Rust
+ * with threads, Node) forks from whichever thread it likes.
+ */
 export function childrenOf(pid: number): number[] {
+  let threads: string[];
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    threads = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return [];
+    return []; // gone
   }
+  return threads.flatMap((tid) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return []; // the thread ended while we looked
+    }
+  });
 }
 
 /** The first process on the host below `pid` whose command line matches, waiting for it to appear. */

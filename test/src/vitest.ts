@@ -1,15 +1,19 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { TEST_KINDS } from './kinds.ts';
 
 /** The vitest settings every package's suite shares; `name` labels its results. */
-export function suiteConfig(name: string) {
+export function suiteConfig(name: string, include = ['test/**/*.test.ts']) {
   return defineConfig({
     test: {
       name,
-      include: ['test/**/*.test.ts'],
+      include,
       // Each test file in a process of its own: suites unshare namespaces of the test process.
       pool: 'forks',
       globalSetup: [fileURLToPath(new URL('./global-setup.ts', import.meta.url))],
+      setupFiles: [fileURLToPath(new URL('./setup.ts', import.meta.url))],
+      // Every test of a step says which kind it is (summary-reporter.ts counts a test that does not).
+      tags: TEST_KINDS,
       // Real containers: a start is ~0.3 s under tsx; a limit is a hang detector, not a benchmark.
       testTimeout: 60_000,
       hookTimeout: 120_000,

@@ -1,6 +1,6 @@
 /** What step 01 promises, checked on the real kernel; every later step's suite runs these too. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
+import { CONTRACT, hint, namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 
 /** From step 06 on, an init is PID 1 and the command is its child. */
@@ -9,16 +9,24 @@ export interface PidOptions {
 }
 
 export function pidNamespaceProperties(step: string, { init = false }: PidOptions = {}): void {
-  describe(`step ${step}: PID namespace`, () => {
+  describe(`step ${step}: PID namespace`, CONTRACT, () => {
     // Which process is PID 1 depends on the step: the command, or from step 06 on, the init.
     if (!init) {
       it('runs the command as PID 1', async () => {
-        expect(await run(step, ['/bin/sh', '-c', 'echo $$'])).toMatchObject({ exitCode: 0, stdout: '1\n' });
+        const result = await run(step, ['/bin/sh', '-c', 'echo $$']);
+        expect(result).toExit(0);
+        const pid = result.stdout.trim().split('\n').at(-1);
+        expect(
+          pid,
+          hint(
+            `the command is PID ${pid}, not 1: is your runtime's own helper PID 1? The first process of the new PID namespace must exec the command itself`,
+          ),
+        ).toBe('1');
       });
     } else {
       it('runs the command as a child of the init, which is PID 1', async () => {
         const result = await run(step, ['/bin/sh', '-c', 'echo $PPID']);
-        expect(result).toMatchObject({ exitCode: 0, stdout: '1\n' });
+        expect(result).toExit(0, { stdout: '1\n' });
       });
     }
 
@@ -41,9 +49,14 @@ export function pidNamespaceProperties(step: string, { init = false }: PidOption
     it('takes every process of the container down when PID 1 exits', async () => {
       // The background sleep is orphaned when the shell (PID 1) exits; the kernel kills it.
       const result = await run(step, ['/bin/sh', '-c', 'sleep 3112 & echo started']);
-      expect(result).toMatchObject({ exitCode: 0, stdout: 'started\n' });
+      expect(result).toExit(0, { stdout: 'started\n' });
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(processesRunning(['sleep', '3112'])).toEqual([]);
+      expect(
+        processesRunning(['sleep', '3112']),
+        hint(
+          'when PID 1 of a namespace exits, the kernel kills the rest: is the command PID 1 of a new PID namespace?',
+        ),
+      ).toEqual([]);
     });
   });
 }

@@ -2,11 +2,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
+import { CONTRACT, namespaceOf, REFERENCE, run, sleepIn, startContainer } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 
 export function utsNamespaceProperties(step: string): void {
-  describe(`step ${step}: UTS namespace`, () => {
+  describe(`step ${step}: UTS namespace`, CONTRACT, () => {
     it('sets the hostname inside and leaves the host its own', async () => {
       const before = hostname();
       const result = await run(step, [
@@ -16,7 +16,7 @@ export function utsNamespaceProperties(step: string): void {
         '-c',
         'hostname; cat /proc/sys/kernel/hostname',
       ]);
-      expect(result).toMatchObject({ exitCode: 0, stdout: 'box-1\nbox-1\n' });
+      expect(result).toExit(0, { stdout: 'box-1\nbox-1\n' });
       expect(hostname()).toBe(before);
       expect(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim()).toBe(before);
     });
@@ -38,25 +38,27 @@ export function utsNamespaceProperties(step: string): void {
       expect(inside.ipc).not.toBe(namespaceOf('self', 'ipc'));
     });
 
-    it.each(['-bad', 'a'.repeat(65), 'under_score', 'sp ace'])(
-      'rejects --hostname %j with 125 before starting',
-      async (name) => {
-        const result = await run(step, ['--hostname', name, '/bin/true']);
-        expect(result.exitCode).toBe(125);
-        expect(result.stderr).toMatch(/^ctr: --hostname .* is not a valid hostname/);
-      },
-    );
+    const invalid = ['-bad', 'a'.repeat(65), 'under_score', 'sp ace'];
+    it.each(invalid)('rejects --hostname %j with 125 and one line naming it, before starting', async (name) => {
+      const result = await run(step, ['--hostname', name, '/bin/true']);
+      expect(result).toFailCleanly({ naming: ['--hostname', name] });
+    });
+
+    it('says what a valid hostname is', REFERENCE, async () => {
+      const result = await run(step, ['--hostname', 'under_score', '/bin/true']);
+      expect(result.stderr).toMatch(/^ctr: --hostname "under_score" is not a valid hostname: use letters, digits/);
+    });
   });
 
-  describe(`step ${step}: IPC namespace`, () => {
-    it('does not show the host a System V message queue created on the host', async () => {
+  describe(`step ${step}: IPC namespace`, CONTRACT, () => {
+    it('does not show a System V message queue of the host inside the container', async () => {
       // /proc/sysvipc/msg lists the queues of the reader's IPC namespace.
       const id = execFileSync('ipcmk', ['-Q'], { encoding: 'utf8' }).match(/\d+/)?.[0];
       if (!id) throw new Error('ipcmk -Q (util-linux) did not create a queue');
       try {
         expect(readFileSync('/proc/sysvipc/msg', 'utf8')).toMatch(new RegExp(`^\\s*\\S+\\s+${id}\\s`, 'm'));
         const inside = await run(step, ['cat', '/proc/sysvipc/msg']);
-        expect(inside.exitCode).toBe(0);
+        expect(inside).toExit(0);
         expect(inside.stdout.trim().split('\n')).toHaveLength(1); // the header line only
       } finally {
         execFileSync('ipcrm', ['-q', id]);

@@ -1,10 +1,11 @@
 import { MS_RDONLY } from '@ctr/syscalls';
+import { REFERENCE } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 import { DEVICES, type MountStep, mountPlan } from '../src/mount-plan.js';
 
 const targetOf = (step: MountStep): string => ('target' in step ? step.target : `/dev/${step.device}`);
 
-describe('the mount plan', () => {
+describe('the mount plan', REFERENCE, () => {
   const plan = mountPlan();
   const order = plan.map(targetOf);
 

@@ -4,7 +4,17 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultRootfsPath } from '@ctr/rootfs';
-import { added, hostMountPoints, namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
+import {
+  added,
+  CONTRACT,
+  hint,
+  hostMountPoints,
+  namespaceOf,
+  REFERENCE,
+  run,
+  sleepIn,
+  startContainer,
+} from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
@@ -13,7 +23,7 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
   const rootfs = defaultRootfsPath();
   const start = (args: string[]) => ['--rootfs', rootfs, ...args];
 
-  describe(`step ${step}: mount namespace and pivot_root`, () => {
+  describe(`step ${step}: mount namespace and pivot_root`, CONTRACT, () => {
     // These tests mount inside the container. Run against a CLI that does not isolate mounts (an
     // unfinished student runtime), they would mount over the grader's own /tmp: check first.
     beforeAll(async () => {
@@ -31,7 +41,7 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
 
     it('shows the rootfs as /', async () => {
       const result = await run(step, start(['ls', '-a', '/']));
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       const inside = result.stdout.split('\n').filter((name) => name && name !== '.' && name !== '..');
       expect(inside.sort()).toEqual(readdirSync(rootfs).sort());
     });
@@ -97,13 +107,16 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
     it('mounts a /proc of its own: ps lists only the container', async () => {
       // `; true` keeps the shell from exec'ing ps in its place: sh and ps, and the init from 06 on.
       const result = await run(step, start(['/bin/sh', '-c', 'ps -o pid; true']));
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       const pids = result.stdout
         .trim()
         .split('\n')
         .slice(1)
         .map((line) => line.trim());
-      expect(pids).toHaveLength(init ? 3 : 2);
+      expect(
+        pids,
+        hint('ps reads /proc: mount a new procfs on /proc inside the new PID namespace, or it shows the host'),
+      ).toHaveLength(init ? 3 : 2);
       expect(pids[0]).toBe('1');
     });
 
@@ -120,23 +133,29 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
         'echo discarded > /dev/null',
         'head -c 5 /dev/zero | wc -c',
         'head -c 5 /dev/urandom | wc -c',
-        'touch /sys/ctr-test 2>/dev/null && echo sys-writable || echo sys-read-only',
+        // The mount's own options, as the kernel reports them: ro, or rw.
+        'awk \'$5 == "/sys" { split($6, o, ","); print "sys-" o[1] }\' /proc/self/mountinfo',
         'grep -q " /dev/pts devpts" /proc/self/mounts && echo devpts',
       ].join('; ');
       const result = await run(step, start(['/bin/sh', '-c', script]));
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       for (const device of ['full', 'null', 'pts', 'ptmx', 'random', 'shm', 'tty', 'urandom', 'zero']) {
         expect(result.stdout.split('\n')).toContain(device);
       }
-      expect(result.stdout).toMatch(/\n5\n5\nsys-read-only\ndevpts\n$/);
+      expect(result.stdout).toMatch(/\n5\n5\nsys-ro\ndevpts\n$/);
     });
 
     it('keeps the kernel-wide parts of /proc read-only', async () => {
-      const result = await run(
-        step,
-        start(['/bin/sh', '-c', 'echo 1 > /proc/sys/kernel/printk 2>/dev/null && echo written || echo refused']),
-      );
-      expect(result.stdout).toBe('refused\n');
+      // The probe writes back the value already there, so it changes nothing where it succeeds.
+      const probe =
+        'read -r v < /proc/sys/kernel/printk; echo "$v" > /proc/sys/kernel/printk 2>/dev/null && echo written || echo refused';
+      const onTheHost = execFileSync('/bin/sh', ['-c', probe], { encoding: 'utf8' });
+      expect(onTheHost, 'control: the probe writes /proc/sys on the host').toBe('written\n');
+      const result = await run(step, start(['/bin/sh', '-c', probe]));
+      expect(
+        result.stdout,
+        hint('bind /proc/sys onto itself and remount it read-only (MS_BIND|MS_REMOUNT|MS_RDONLY), as runc does'),
+      ).toBe('refused\n');
     });
 
     it('gives the command PATH, HOME and the terminal type, and nothing else of the host', async () => {
@@ -163,7 +182,7 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
     });
   });
 
-  describe(`step ${step}: a chroot breakout from inside does not reach the host`, () => {
+  describe(`step ${step}: a chroot breakout from inside does not reach the host`, CONTRACT, () => {
     let copy: string;
     let marker: string;
     beforeAll(() => {
@@ -190,7 +209,7 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
 
     it("inside the container it ends at the container's own /", async () => {
       const result = await run(step, ['--rootfs', join(copy, 'rootfs'), '/breakout', marker]);
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       expect(result.stdout).toContain('host file not reachable');
       const entries = result.stdout
         .split('\n')
@@ -201,21 +220,26 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
     });
   });
 
-  describe(`step ${step}: errors about the rootfs`, () => {
+  describe(`step ${step}: errors about the rootfs`, CONTRACT, () => {
+    it.each([
+      ['does not exist', '/no/such/rootfs'],
+      ['is relative', 'relative/rootfs'],
+      ['is a file', '/etc/passwd'],
+    ])('exits 125 with one line naming it when --rootfs %s', async (_what, path) => {
+      expect(await run(step, ['--rootfs', path, '/bin/true'])).toFailCleanly({ naming: [path, '--rootfs'] });
+    });
+
     it.each([
       ['does not exist', '/no/such/rootfs', /does not exist/],
       ['is relative', 'relative/rootfs', /relative: give an absolute path/],
       ['is a file', '/etc/passwd', /not a directory/],
-    ])('exits 125 with one line when --rootfs %s', async (_what, path, message) => {
-      const result = await run(step, ['--rootfs', path, '/bin/true']);
-      expect(result.exitCode).toBe(125);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr).toMatch(message);
+    ])('says what to do when --rootfs %s', REFERENCE, async (_what, path, message) => {
+      expect((await run(step, ['--rootfs', path, '/bin/true'])).stderr).toMatch(message);
     });
 
     it('exits 127 when the rootfs has no such command', async () => {
       const result = await run(step, start(['/usr/bin/no-such-tool']));
-      expect(result.exitCode).toBe(127);
+      expect(result).toExit(127);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
     });
 

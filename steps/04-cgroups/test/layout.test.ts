@@ -1,3 +1,4 @@
+import { REFERENCE } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 import { describeLayout, detectLayout, ownCgroups } from '../src/layout.js';
 
@@ -13,7 +14,7 @@ const V2 = `
 30 24 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
 `;
 
-describe('detectLayout', () => {
+describe('detectLayout', REFERENCE, () => {
   it('on a hybrid machine takes each controller from its v1 hierarchy', () => {
     const layout = detectLayout(HYBRID, '4:memory:/process_api/x\n8:pids:/\n2:cpu,cpuacct:/\n0::/\n', () => [
       'hugetlb',
@@ -47,7 +48,7 @@ describe('detectLayout', () => {
   });
 });
 
-describe('ownCgroups', () => {
+describe('ownCgroups', REFERENCE, () => {
   it('reads v1 lines by controller, and the v2 line', () => {
     const own = ownCgroups('9:name=systemd:/\n2:cpu,cpuacct:/a\n0::/b\n');
     expect(own.v1.get('cpu')).toBe('/a');

@@ -1,3 +1,4 @@
+import { REFERENCE } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   type Controller,
@@ -9,7 +10,7 @@ import {
   type Version,
 } from '../src/limits.js';
 
-describe('parseMemory, with docker meanings', () => {
+describe('parseMemory, with docker meanings', REFERENCE, () => {
   it.each([
     ['100m', 100 * 1024 ** 2],
     ['100M', 100 * 1024 ** 2],
@@ -31,7 +32,7 @@ describe('parseMemory, with docker meanings', () => {
   });
 });
 
-describe('parsePidsLimit and parseCpus', () => {
+describe('parsePidsLimit and parseCpus', REFERENCE, () => {
   it('takes a positive whole number of tasks', () => {
     expect(parsePidsLimit('20')).toBe(20);
     for (const bad of ['0', '-5', '2.5', 'many']) expect(() => parsePidsLimit(bad)).toThrow(/at least 1/);
@@ -45,7 +46,7 @@ describe('parsePidsLimit and parseCpus', () => {
   });
 });
 
-describe('limitFiles: v1 and v2 name the same limits differently', () => {
+describe('limitFiles: v1 and v2 name the same limits differently', REFERENCE, () => {
   const all = (version: Version) => () => version;
   const limits = { memory: 50 * 1024 ** 2, pids: 20, cpus: 0.5 };
 

@@ -5,12 +5,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  CONTRACT,
   cgroupCounter,
   cgroupCpuMicros,
   cgroupDirsOf,
   containerCgroupDirs,
   containerPid1,
   controllerDir,
+  hint,
+  REFERENCE,
   type RunningContainer,
   run,
   startContainer,
@@ -28,7 +31,7 @@ async function readyPid1(container: RunningContainer): Promise<number> {
 
 /** `init`: from step 06 on the init stays, and its threads share --pids-limit with the command. */
 export function cgroupProperties(step: string, { init = false }: { init?: boolean } = {}): void {
-  describe(`step ${step}: cgroups`, () => {
+  describe(`step ${step}: cgroups`, CONTRACT, () => {
     it('OOM-kills an allocation past --memory (137), says so from the OOM counter, and removes the cgroup', async () => {
       // sh prints, waits for the test to note its cgroups, then becomes dd, which allocates 200 MiB.
       const container = startContainer(step, [
@@ -40,15 +43,20 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
       ]);
       const dirs = containerCgroupDirs(cgroupDirsOf(await readyPid1(container)));
       const result = await container.result;
-      expect(result.exitCode).toBe(137);
-      expect(result.stderr).toMatch(/out of memory|OOM/i);
+      expect(result).toExit(137);
+      expect(
+        result.stderr,
+        hint(
+          "the runtime says so when the kernel OOM-killed the command: read the cgroup's OOM counter before removing it",
+        ),
+      ).toMatch(/out of memory|OOM/i);
       for (const dir of dirs) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
     });
 
     it('lets an allocation under --memory through', async () => {
       // Generous: from step 07 on, the runtime's own init is born in the cgroup and counts too.
       const result = await run(step, ['--memory', '192m', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=20M', 'count=1']);
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       expect(result.stderr).not.toMatch(/out of memory|OOM/i);
     });
 
@@ -56,8 +64,11 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
       const container = startContainer(step, ['--memory', '96m', '/bin/sh', '-c', 'echo ready; exec sleep 3401']);
       process.kill(await readyPid1(container), 'SIGKILL');
       const result = await container.result;
-      expect(result.exitCode).toBe(137);
-      expect(result.stderr).not.toMatch(/out of memory|OOM/i);
+      expect(result).toExit(137);
+      expect(
+        result.stderr,
+        hint('a SIGKILL from outside is not an OOM kill: read the OOM counter, do not guess from 137'),
+      ).not.toMatch(/out of memory|OOM/i);
     });
 
     it('holds a fork bomb at --pids-limit 20, keeps the host usable, and removes the cgroup after SIGKILL', async () => {
@@ -83,11 +94,11 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
       const max = readFileSync(join(pids, 'pids.max'), 'utf8').trim();
       process.kill(pid1, 'SIGKILL');
       const result = await container.result;
-      expect(max).toBe('20');
+      expect(max, hint("--pids-limit 20 is pids.max of the container's cgroup")).toBe('20');
       expect(most).toBeLessThanOrEqual(20);
       expect(refusedForks).toBeGreaterThan(0);
       expect(hostStillForks).toBe(true);
-      expect(result.exitCode).toBe(137);
+      expect(result).toExit(137);
       for (const dir of containerCgroupDirs(dirs)) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
     });
 
@@ -109,10 +120,11 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
 
     it('shows / as the container cgroup inside (cgroup namespace)', async () => {
       const result = await run(step, ['--memory', '64m', 'cat', '/proc/self/cgroup']);
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       const lines = result.stdout.trim().split('\n');
       expect(lines.length).toBeGreaterThan(0);
-      for (const line of lines) expect(line).toMatch(/:\/$/);
+      const unhint = hint('unshare(CLONE_NEWCGROUP) after the process is in its cgroup: that cgroup becomes its /');
+      for (const line of lines) expect(line, unhint).toMatch(/:\/$/);
     });
 
     it('runs the command inside the limits from its first instruction, even a low --pids-limit', async () => {
@@ -131,7 +143,7 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
       const max = readFileSync(join(controllerDir(cgroupDirsOf(pid1), 'pids'), 'pids.max'), 'utf8').trim();
       process.kill(pid1, 'SIGKILL');
       await container.result;
-      expect(result).toMatchObject({ exitCode: 0, stdout: 'one\ntwo\n' });
+      expect(result).toExit(0, { stdout: 'one\ntwo\n' });
       expect(max).toBe(init ? '16' : '7');
     });
 
@@ -155,11 +167,8 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
       ['--pids-limit', '0'],
       ['--cpus', '0'],
       ['--cpus', 'lots'],
-    ])('rejects %s %s with 125 and one line, before starting anything', async (flag, value) => {
-      const result = await run(step, [flag, value, '/bin/true']);
-      expect(result.exitCode).toBe(125);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr).toContain(flag);
+    ])('rejects %s %s with 125 and one line naming it, before starting anything', async (flag, value) => {
+      expect(await run(step, [flag, value, '/bin/true'])).toFailCleanly({ naming: [flag] });
     });
   });
 
@@ -167,7 +176,7 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   const kind = describeLayout(mountinfo);
   const onV2 = readLayout().memory?.version === 2;
-  describe(`step ${step}: cgroup layout (this machine: ${kind})`, () => {
+  describe(`step ${step}: cgroup layout (this machine: ${kind})`, REFERENCE, () => {
     it.skipIf(!onV2)(
       `v2 layout only (${onV2 ? `runs here: ${kind}` : `skipped here: memory is on cgroup v1, this machine is ${kind}`}): enables memory, pids and cpu in cgroup.subtree_control of the parents`,
       async () => {

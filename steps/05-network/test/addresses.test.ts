@@ -1,3 +1,4 @@
+import { REFERENCE } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   chooseSubnet,
@@ -14,7 +15,7 @@ import {
 import { containerResolvConf } from '../src/network.js';
 import { parsePublish } from '../src/ports.js';
 
-describe('subnets', () => {
+describe('subnets', REFERENCE, () => {
   it('parses and prints a subnet, refusing host bits and odd prefixes', () => {
     expect(formatSubnet(parseSubnet('10.88.0.0/16'))).toBe('10.88.0.0/16');
     expect(() => parseSubnet('10.88.0.1/16')).toThrow(/host bits set: did you mean 10.88.0.0\/16/);
@@ -55,14 +56,14 @@ describe('subnets', () => {
   });
 });
 
-describe('macOf', () => {
+describe('macOf', REFERENCE, () => {
   it('derives a locally administered unicast MAC from the address, one to one', () => {
     expect(macOf(parseIp('10.88.0.2'))).toBe('02:42:0a:58:00:02');
     expect(macOf(parseIp('192.168.251.254'))).toBe('02:42:c0:a8:fb:fe');
   });
 });
 
-describe('parsePublish', () => {
+describe('parsePublish', REFERENCE, () => {
   it('reads docker -p forms', () => {
     expect(parsePublish('8080:80')).toEqual({ hostPort: 8080, containerPort: 80, protocol: 'tcp' });
     expect(parsePublish('5353:53/udp')).toEqual({ hostPort: 5353, containerPort: 53, protocol: 'udp' });
@@ -73,7 +74,7 @@ describe('parsePublish', () => {
   });
 });
 
-describe('containerResolvConf', () => {
+describe('containerResolvConf', REFERENCE, () => {
   it("drops the host's loopback resolvers, which the container cannot reach", () => {
     const host = 'nameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch lan\n';
     expect(containerResolvConf(host)).toBe('nameserver 192.0.2.53\nsearch lan\n');

@@ -8,10 +8,16 @@ import { connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   added,
+  CONTRACT,
   containerPid1,
+  describeLeftovers,
+  hint,
+  hostState,
   namespaceOf,
+  REFERENCE,
   REPO,
   run,
+  settledLeftovers,
   sleepIn,
   startContainer,
   startTestHost,
@@ -87,7 +93,7 @@ async function whileAnotherRuns(step: string, seconds: number, body: () => Promi
 }
 
 export function networkProperties(step: string): void {
-  describe(`step ${step}: --net none`, () => {
+  describe(`step ${step}: --net none`, CONTRACT, () => {
     it('has only lo, and lo is up', async () => {
       const result = await run(step, [
         '--net',
@@ -96,7 +102,7 @@ export function networkProperties(step: string): void {
         '-c',
         'ls /sys/class/net; cat /sys/class/net/lo/flags; ping -c1 -W2 127.0.0.1 >/dev/null && echo lo-works',
       ]);
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       const [devices, flags, works] = [
         result.stdout.split('\n').slice(0, 1),
         result.stdout.split('\n')[1],
@@ -108,17 +114,17 @@ export function networkProperties(step: string): void {
     });
   });
 
-  describe(`step ${step}: --net host`, () => {
+  describe(`step ${step}: --net host`, CONTRACT, () => {
     it("shares the host's network namespace", async () => {
       const result = await run(step, ['--net', 'host', 'readlink', '/proc/self/ns/net']);
       expect(result.stdout.trim()).toBe(namespaceOf('self', 'net'));
     });
   });
 
-  describe(`step ${step}: --net bridge (the default)`, () => {
+  describe(`step ${step}: --net bridge (the default)`, CONTRACT, () => {
     it('gives the container eth0 with an address, and a default route via the bridge', async () => {
       const result = await run(step, ['/bin/sh', '-c', 'ls /sys/class/net; ip -o -4 addr show eth0; ip route']);
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       expect(result.stdout).toMatch(/^eth0\nlo\n/);
       expect(result.stdout).toMatch(/default via \d+\.\d+\.\d+\.\d+ dev eth0/);
     });
@@ -134,10 +140,10 @@ export function networkProperties(step: string): void {
       const ping = execFileSync('ping', ['-c', '1', '-W', '2', address], { encoding: 'utf8' });
       expect(ping).toMatch(/1 received/);
       expect(await fetchTcp(address, 7001)).toBe('pong\n');
-      expect((await container.result).exitCode).toBe(0);
+      expect(await container.result).toExit(0);
     });
 
-    it('answers the host at once on an address that a container which just ended had', async () => {
+    it('answers the host at once on an address that a container which just ended had', REFERENCE, async () => {
       // The host caches the first container's MAC for this address (REACHABLE, up to 45 s) and
       // does not ask again: the next container on the address must answer to the same MAC. The
       // keeper holds a port on the bridge throughout, as other containers would: a bridge that
@@ -203,7 +209,7 @@ export function networkProperties(step: string): void {
         'published',
       ]);
       expect(await fetchTcp('127.0.0.1', hostPort)).toBe('published\n');
-      expect((await container.result).exitCode).toBe(0);
+      expect(await container.result).toExit(0);
     });
 
     it('refuses to publish a host port that another container holds', async () => {
@@ -213,12 +219,11 @@ export function networkProperties(step: string): void {
       const second = await run(step, ['-p', `${hostPort}:81`, '/bin/true']);
       process.kill(containerPid1(first.runtime.pid as number) as number, 'SIGKILL');
       await first.result;
-      expect(second.exitCode).toBe(125);
-      expect(second.stderr).toMatch(new RegExp(`port ${hostPort}/tcp is already published`));
+      expect(second).toFailCleanly({ naming: [String(hostPort)] });
     });
   });
 
-  describe(`step ${step}: NAT, proven with a test host of our own`, () => {
+  describe(`step ${step}: NAT, proven with a test host of our own`, CONTRACT, () => {
     let internet: TestHost;
     beforeAll(async () => {
       internet = await startTestHost(7004);
@@ -231,20 +236,34 @@ export function networkProperties(step: string): void {
         '-c',
         `ip -o -4 addr show eth0; nc ${internet.address} ${internet.port}`,
       ]);
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       const containerAddress = addressIn(result.stdout);
       expect(result.stdout).toContain(`seen-from ${internet.hostAddress}\n`);
       expect(result.stdout).not.toContain(`seen-from ${containerAddress}`);
     });
   });
 
-  describe(`step ${step}: nothing left on the host`, () => {
-    it('removes the veth, the leases and the port rules after a normal exit and after SIGKILL', async () => {
+  describe(`step ${step}: nothing left on the host`, CONTRACT, () => {
+    it('leaves the host as it found it after bridged containers with published ports end or are killed', async () => {
+      // The first run may set up what containers share (a bridge, a NAT table); the rest must not add to it.
+      await run(step, ['-p', `${await freePort()}:80`, '/bin/true']);
+      const before = hostState();
+      await run(step, ['-p', `${await freePort()}:80`, '/bin/true']);
+      const container = startContainer(step, ['-p', `${await freePort()}:80`, 'sleep', '3505']);
+      process.kill(await sleepIn(container, 3505), 'SIGKILL');
+      expect(await container.result).toExit(137);
+      expect(
+        describeLeftovers(await settledLeftovers(before)),
+        hint("a container's veth, its address, its port rules and its namespace go when it ends"),
+      ).toBe('');
+    });
+
+    it('removes the veth, the leases and the port rules after a normal exit and after SIGKILL', REFERENCE, async () => {
       const before = networkLeftovers();
       await run(step, ['-p', `${await freePort()}:80`, '/bin/true']);
       const container = startContainer(step, ['-p', `${await freePort()}:80`, 'sleep', '3502']);
       process.kill(await sleepIn(container, 3502), 'SIGKILL');
-      expect((await container.result).exitCode).toBe(137);
+      expect(await container.result).toExit(137);
       const after = networkLeftovers();
       expect({
         veths: added(before.veths, after.veths),
@@ -253,34 +272,46 @@ export function networkProperties(step: string): void {
       }).toEqual({ veths: [], leases: [], rules: [] });
     });
 
-    it('after a SIGKILLed runtime, `pnpm clean` removes its lease and port rules, and the port works again', async () => {
-      const hostPort = await freePort();
-      const forThisPort = () => networkLeftovers().rules.filter((rule) => rule.includes(`dport ${hostPort} `));
-      // While another container runs, the table stays: the stale rules must go one by one.
-      await whileAnotherRuns(step, 3504, async () => {
-        const killed = startContainer(step, ['-p', `${hostPort}:80`, '/bin/sh', '-c', 'echo ready; exec sleep 3503']);
-        await killed.waitForOutput('ready');
-        killed.runtime.kill('SIGKILL'); // no clean-up runs; the container dies with it (PDEATHSIG)
-        await killed.result;
-        expect(forThisPort(), 'a killed runtime leaves its rules').toHaveLength(2);
-        // `pnpm clean` runs `pnpm net clean`, and removes the cgroups the killed runtime left too.
-        execFileSync('pnpm', ['--silent', 'clean'], { cwd: REPO, stdio: 'ignore' });
-        expect(forThisPort()).toEqual([]);
-        const again = startContainer(step, ['-p', `${hostPort}:80`, 'nc', '-l', '-p', '80', '-e', 'echo', 'again']);
-        expect(await fetchTcp('127.0.0.1', hostPort)).toBe('again\n');
-        expect((await again.result).exitCode).toBe(0);
-      });
+    it(
+      'after a SIGKILLed runtime, `pnpm clean` removes its lease and port rules, and the port works again',
+      REFERENCE,
+      async () => {
+        const hostPort = await freePort();
+        const forThisPort = () => networkLeftovers().rules.filter((rule) => rule.includes(`dport ${hostPort} `));
+        // While another container runs, the table stays: the stale rules must go one by one.
+        await whileAnotherRuns(step, 3504, async () => {
+          const killed = startContainer(step, ['-p', `${hostPort}:80`, '/bin/sh', '-c', 'echo ready; exec sleep 3503']);
+          await killed.waitForOutput('ready');
+          killed.runtime.kill('SIGKILL'); // no clean-up runs; the container dies with it (PDEATHSIG)
+          await killed.result;
+          expect(forThisPort(), 'a killed runtime leaves its rules').toHaveLength(2);
+          // `pnpm clean` runs `pnpm net clean`, and removes the cgroups the killed runtime left too.
+          execFileSync('pnpm', ['--silent', 'clean'], { cwd: REPO, stdio: 'ignore' });
+          expect(forThisPort()).toEqual([]);
+          const again = startContainer(step, ['-p', `${hostPort}:80`, 'nc', '-l', '-p', '80', '-e', 'echo', 'again']);
+          expect(await fetchTcp('127.0.0.1', hostPort)).toBe('again\n');
+          expect(await again.result).toExit(0);
+        });
+      },
+    );
+
+    it.each([
+      [['--net', 'weird'], ['weird']],
+      [['-p', 'abc'], ['abc']],
+      [
+        ['--net', 'none', '-p', '8080:80'],
+        ['-p', '--publish', '--net'],
+      ],
+    ])('rejects %j with 125 and one line naming it', async (flags, naming) => {
+      expect(await run(step, [...flags, '/bin/true'])).toFailCleanly({ naming });
     });
 
     it.each([
       [['--net', 'weird'], /--net "weird" is not a network mode/],
       [['-p', 'abc'], /HOST_PORT:CONTAINER_PORT/],
       [['--net', 'none', '-p', '8080:80'], /needs --net bridge/],
-    ])('rejects %j with 125 and one line', async (flags, message) => {
-      const result = await run(step, [...flags, '/bin/true']);
-      expect(result.exitCode).toBe(125);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr).toMatch(message);
+    ])('says what to do about %j', REFERENCE, async (flags, message) => {
+      expect((await run(step, [...flags, '/bin/true'])).stderr).toMatch(message);
     });
   });
 }

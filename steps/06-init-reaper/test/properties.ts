@@ -3,14 +3,14 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cliUnderTest, containerPid1, processesInNamespaceOf, run, startContainer } from '@ctr/testkit';
+import { CONTRACT, cliUnderTest, containerPid1, hint, processesInNamespaceOf, run, startContainer } from '@ctr/testkit';
 import { quote } from 'shell-quote';
 import { describe, expect, it } from 'vitest';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 export function initProperties(step: string): void {
-  describe(`step ${step}: an init as PID 1`, () => {
+  describe(`step ${step}: an init as PID 1`, CONTRACT, () => {
     it('leaves no zombie behind while the container runs, though the command leaves orphans', async () => {
       // The subshells exit at once, orphaning their sleeps; then the command becomes `sleep 3`,
       // which never waits for anyone. Orphans go to PID 1, and only an init reaps them.
@@ -20,9 +20,12 @@ export function initProperties(step: string): void {
       const pid1 = containerPid1(container.runtime.pid as number) as number;
       await sleep(800);
       const table = processesInNamespaceOf(pid1);
-      expect((await container.result).exitCode).toBe(0);
+      expect(await container.result).toExit(0);
       expect(table.length).toBeGreaterThan(1);
-      expect(table.filter((p) => p.state === 'Z')).toEqual([]);
+      expect(
+        table.filter((p) => p.state === 'Z'),
+        hint('orphans are re-parented to PID 1, which must wait() for them: reap every child, not only the command'),
+      ).toEqual([]);
     });
 
     it('passes SIGTERM sent to the runtime on to a command that traps it, and keeps its exit code', async () => {
@@ -31,8 +34,9 @@ export function initProperties(step: string): void {
       await container.waitForOutput('ready');
       container.runtime.kill('SIGTERM');
       const result = await container.result;
-      expect(result.stdout).toBe('ready\ngot-term\n');
-      expect(result.exitCode).toBe(3);
+      expect(result, hint('PID 1 gets only signals it handles: the init handles SIGTERM and passes it on')).toExit(3, {
+        stdout: 'ready\ngot-term\n',
+      });
     });
 
     it('SIGKILLs a command that ignores SIGTERM once --stop-timeout has passed', async () => {
@@ -40,7 +44,7 @@ export function initProperties(step: string): void {
       const container = startContainer(step, ['--net', 'none', '--stop-timeout', '1', '/bin/sh', '-c', script]);
       await container.waitForOutput('ready');
       container.runtime.kill('SIGTERM');
-      expect((await container.result).exitCode).toBe(137);
+      expect(await container.result).toExit(137);
     });
 
     it.each([
@@ -51,14 +55,14 @@ export function initProperties(step: string): void {
     ])(
       'exits with the status of `%s`: %i (the command is not PID 1, so it can die of its own signal)',
       async (script, code) => {
-        expect((await run(step, ['--net', 'none', '/bin/sh', '-c', script])).exitCode).toBe(code);
+        expect(await run(step, ['--net', 'none', '/bin/sh', '-c', script])).toExit(code);
       },
     );
 
     it('passes stdin to stdout byte for byte: 4 MiB of random binary data', async () => {
       const input = randomBytes(4 * 1024 * 1024);
       const result = await run(step, ['--net', 'none', 'cat'], { input });
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       expect(result.stdoutBytes.length).toBe(input.length);
       expect(sha256(result.stdoutBytes)).toBe(sha256(input));
     });

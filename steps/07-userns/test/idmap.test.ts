@@ -1,3 +1,4 @@
+import { REFERENCE } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RANGE,
@@ -9,7 +10,7 @@ import {
   usernsRefusalHint,
 } from '../src/idmap.js';
 
-describe('id maps', () => {
+describe('id maps', REFERENCE, () => {
   const subuid = 'ada:100000:65536\n1001:200000:65536\n';
 
   it('finds a subordinate range by user name or by uid', () => {
@@ -36,7 +37,7 @@ describe('id maps', () => {
   });
 });
 
-describe('usernsRefusalHint', () => {
+describe('usernsRefusalHint', REFERENCE, () => {
   const sysctls = (values: Record<string, string>) => (path: string) => values[path] ?? null;
 
   it("names Ubuntu's AppArmor switch and the exact command to lift it", () => {

@@ -3,14 +3,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { containerPid1, run, startContainer, startTestHost } from '@ctr/testkit';
+import { CONTRACT, containerPid1, REFERENCE, run, startContainer, startTestHost } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const onPath = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 const uidOf = (pid: number): number => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 
 export function userNamespaceProperties(step: string): void {
-  describe(`step ${step}: user namespace, with root`, () => {
+  describe(`step ${step}: user namespace, with root`, CONTRACT, () => {
     it('is uid 0 inside, with 0 mapped to an unprivileged host range in uid_map and gid_map', async () => {
       const result = await run(step, [
         '--net',
@@ -19,7 +19,7 @@ export function userNamespaceProperties(step: string): void {
         '-c',
         'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map',
       ]);
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       const [uid, gid, uidMap, gidMap] = result.stdout
         .trim()
         .split('\n')
@@ -68,7 +68,7 @@ export function userNamespaceProperties(step: string): void {
           '-c',
           'touch /data/made-inside && cat /proc/self/uid_map',
         ]);
-        expect(result.exitCode).toBe(0);
+        expect(result).toExit(0);
         const hostUid = Number(result.stdout.trim().split(/\s+/)[1]);
         expect(statSync(join(dir, 'made-inside')).uid).toBe(hostUid);
       } finally {
@@ -87,7 +87,7 @@ export function userNamespaceProperties(step: string): void {
     });
   });
 
-  describe(`step ${step}: rootless, as an ordinary user`, () => {
+  describe(`step ${step}: rootless, as an ordinary user`, CONTRACT, () => {
     // A user of our own, removed afterwards: the CLI runs as that uid, without sudo.
     const user = `ctr-rl-${process.pid % 100000}`;
     let uid = 0;
@@ -110,7 +110,7 @@ export function userNamespaceProperties(step: string): void {
         ['--net', 'none', '/bin/sh', '-c', 'id -u; cat /proc/self/uid_map; ls /sys/class/net; stat -c %u /bin/busybox'],
         asUser(),
       );
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       const [inside, map, devices, owner] = result.stdout
         .trim()
         .split('\n')
@@ -121,32 +121,36 @@ export function userNamespaceProperties(step: string): void {
       expect(owner).toBe('0');
     });
 
-    it('degrades what needs host privileges with one notice each, not an error', async () => {
+    it('degrades what needs host privileges with one notice each, not an error', REFERENCE, async () => {
       const result = await run(step, ['--memory', '64m', '--net', 'bridge', '/bin/true'], asUser());
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       expect(result.stderr).toMatch(/notice: rootless: --memory ignored/);
       expect(result.stderr).toMatch(
         /notice: rootless: (user-mode networking through slirp4netns|--net none) instead of (a )?bridge/,
       );
     });
 
-    it("reaches a host beyond this machine's stack through slirp4netns, as the host (user-mode NAT)", async () => {
-      if (!onPath('slirp4netns'))
-        throw new Error('this test needs slirp4netns: apt-get install slirp4netns (setup.sh does)');
-      const internet = await startTestHost(7702);
-      try {
-        const result = await run(
-          step,
-          ['/bin/sh', '-c', `ip -o -4 addr show tap0; nc ${internet.address} ${internet.port}`],
-          asUser(),
-        );
-        expect(result.exitCode).toBe(0);
-        expect(result.stdout).toContain('inet 10.0.2.100/24');
-        expect(result.stdout).toContain(`seen-from ${internet.hostAddress}\n`);
-      } finally {
-        internet.stop();
-      }
-    });
+    it(
+      "reaches a host beyond this machine's stack through slirp4netns, as the host (user-mode NAT)",
+      REFERENCE,
+      async () => {
+        if (!onPath('slirp4netns'))
+          throw new Error('this test needs slirp4netns: apt-get install slirp4netns (setup.sh does)');
+        const internet = await startTestHost(7702);
+        try {
+          const result = await run(
+            step,
+            ['/bin/sh', '-c', `ip -o -4 addr show tap0; nc ${internet.address} ${internet.port}`],
+            asUser(),
+          );
+          expect(result).toExit(0);
+          expect(result.stdout).toContain('inet 10.0.2.100/24');
+          expect(result.stdout).toContain(`seen-from ${internet.hostAddress}\n`);
+        } finally {
+          internet.stop();
+        }
+      },
+    );
 
     it('still isolates: its own PID, mount and UTS namespaces, and only the container in ps', async () => {
       const result = await run(
@@ -154,7 +158,7 @@ export function userNamespaceProperties(step: string): void {
         ['--hostname', 'rootless-box', '/bin/sh', '-c', 'hostname; ps -o pid | wc -l; ls /'],
         asUser(),
       );
-      expect(result.exitCode).toBe(0);
+      expect(result).toExit(0);
       const [name, lines] = result.stdout.split('\n');
       expect(name).toBe('rootless-box');
       expect(Number(lines)).toBeLessThanOrEqual(5); // header, init, sh, ps (and wc)

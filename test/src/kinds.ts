@@ -1,0 +1,23 @@
+/**
+ * The two kinds of test, as vitest tags. A describe's tag applies to every test in it; a test
+ * tagged `reference` inside a `contract` describe is a reference test.
+ *
+ *   contract   what any implementation of docs/cli.md must do: exit statuses, one clean error
+ *              line naming the culprit, kernel facts read from /proc and /sys
+ *   reference  this implementation's own wording, names, clean-up command and design choices;
+ *              not run when CTR_CLI grades another implementation
+ */
+export const GRADING = Boolean(process.env.CTR_CLI);
+
+export const TEST_KINDS = [
+  { name: 'contract', description: 'what any implementation of docs/cli.md must do' },
+  {
+    name: 'reference',
+    description: "this implementation's own wording and design; not run under CTR_CLI",
+    skip: GRADING,
+  },
+];
+
+/** Options for `describe(name, CONTRACT, ...)` and `it(name, REFERENCE, ...)`. */
+export const CONTRACT = { tags: ['contract'] };
+export const REFERENCE = { tags: ['reference'] };
