@@ -3,7 +3,7 @@
  * top of the checkout and is made on first use; after that it is reused, never rebuilt silently
  * (delete the directory, or run `pnpm rootfs`, to choose another source).
  */
-import { chmodSync, existsSync, lstatSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Log, SOURCES, type Source } from './sources.js';
@@ -36,6 +36,11 @@ export async function resolveRootfs(given: string | undefined, log: Log): Promis
     throw new RootfsError(`--rootfs ${given} cannot be read (${code}): check its permissions`);
   }
   if (!isDirectory) throw new RootfsError(`--rootfs ${given} is not a directory: point it at an unpacked root filesystem`);
+  if (realpathSync(given) === '/') {
+    // pivot_root(2) into the host's own root has nothing to detach, and /proc, /dev and /sys of
+    // the host would be mounted over.
+    throw new RootfsError(`--rootfs ${given} is the host's own /: point it at an unpacked root filesystem`);
+  }
   return given;
 }
 

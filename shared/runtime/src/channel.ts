@@ -14,7 +14,7 @@
 // #endregion protocol
 import { readSync, writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { F_GETFL, F_SETFL, fcntl, O_NONBLOCK } from '@ctr/syscalls';
+import { asking, currentContext, F_GETFL, F_SETFL, fcntl, O_NONBLOCK, trace } from '@ctr/syscalls';
 import type { ContainerSpec } from './feature.js';
 
 export const INIT_CHANNEL_FD = 3;
@@ -26,6 +26,10 @@ export type Message =
   | { type: 'error'; message: string; exitCode: number };
 
 const encode = (message: Message): string => `${JSON.stringify(message)}\n`;
+
+/** In the trace, a message is one line: `send spec`, `recv ready`, `recv end-of-file`. */
+const traced = (direction: 'send' | 'recv', message: Message | null): void =>
+  trace(`${direction} ${message === null ? 'end-of-file: the command runs (or the init died)' : message.type}`);
 
 /** Host side: asynchronous, on the child's stdio[3] stream. */
 export class HostChannel {
@@ -50,15 +54,24 @@ export class HostChannel {
   }
 
   send(message: Message): void {
+    traced('send', message);
     this.socket.write(encode(message));
   }
 
   /** The next message, or null once the init has exec'd the command or died. */
   next(): Promise<Message | null> {
-    const message = this.queue.shift();
-    if (message !== undefined) return Promise.resolve(message);
-    return new Promise((resolve) => {
-      this.waiting = resolve;
+    const queued = this.queue.shift();
+    const message =
+      queued !== undefined
+        ? Promise.resolve(queued)
+        : new Promise<Message | null>((resolve) => {
+            this.waiting = resolve;
+          });
+    // Traced when the lifecycle takes it, so that the line names the part that waited for it.
+    const context = currentContext();
+    return message.then((received) => {
+      asking(context, () => traced('recv', received));
+      return received;
     });
   }
 
@@ -90,6 +103,7 @@ export class InitChannel {
   }
 
   send(message: Message): void {
+    traced('send', message);
     writeSync(this.fd, encode(message));
   }
 
@@ -105,6 +119,7 @@ export class InitChannel {
     }
     const message = JSON.parse(this.buffered.toString('utf8', 0, newline)) as Message;
     this.buffered = this.buffered.subarray(newline + 1);
+    traced('recv', message);
     if (message.type !== type) throw new Error(`init expected "${type}" from the runtime, got "${message.type}"`);
     return message as Extract<Message, { type: T }>;
   }

@@ -8,9 +8,10 @@
 import { readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MNT_DETACH, umount2 } from '@ctr/syscalls';
-import { isAlive } from './host-tools.js';
+import { isAlive, readFileOr } from './host-tools.js';
+import { containerStateDir } from './state.js';
 
-const CONTAINERS = `${process.env.CTR_STATE_DIR ?? '/run/ctr'}/containers`;
+const CONTAINERS = containerStateDir('');
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
@@ -72,14 +73,6 @@ function walk(dir: string, depth: number): void {
     } else {
       walk(path, depth + 1);
     }
-  }
-}
-
-function readFileOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
   }
 }
 

@@ -1,3 +1,5 @@
+import { asking, currentContext } from '@ctr/syscalls';
+
 /**
  * Undo actions, run in reverse order of creation: the init is killed before its cgroup is
  * removed, the veth is deleted before the address lease is released, and so on.
@@ -7,8 +9,10 @@
 export class Cleanup {
   private readonly actions: { what: string; undo: () => unknown }[] = [];
 
+  /** The undo is traced as the hook that registered it, e.g. `04 cgroups.cleanup`. */
   defer(what: string, undo: () => unknown): void {
-    this.actions.push({ what, undo });
+    const context = { ...currentContext(), hook: 'cleanup' };
+    this.actions.push({ what, undo: () => asking(context, undo) });
   }
 
   async run(report: (line: string) => void): Promise<void> {

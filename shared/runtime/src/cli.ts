@@ -12,14 +12,37 @@ import type { ChildProcess } from 'node:child_process';
 import { Command, CommanderError } from 'commander';
 import { describeFailure, EXIT_RUNTIME_ERROR } from './errors.js';
 import type { Step } from './feature.js';
+import { addFlags, type FlagValues, flag, repeatable } from './flags.js';
 import { startContainer } from './host.js';
-import { collect } from './host-tools.js';
+
+/** The flags of every step that belong to the runtime itself rather than to a feature. */
+const RUNTIME_FLAGS = {
+  rootfs: flag('--rootfs <dir>', "root filesystem (default: the repository's rootfs/, made on first use)"),
+  env: repeatable(
+    '-e, --env <NAME=value>',
+    "set a variable in the command's environment (repeatable; NAME alone copies it from the host)",
+  ),
+};
 
 const log = (line: string): void => {
   process.stderr.write(`ctr: ${line}\n`);
 };
 
+/** The CLI of a step, and how to read each feature's own flags back once it has parsed. */
 export function buildProgram(step: Step): Command {
+  return buildStartCli(step).program;
+}
+
+export interface ParsedFlags {
+  runtime: FlagValues<typeof RUNTIME_FLAGS>;
+  /** Each feature's own flags, by feature name. */
+  features: ReadonlyMap<string, unknown>;
+}
+
+export function buildStartCli(step: Step): {
+  program: Command;
+  featureFlags: (parsed: Record<string, unknown>) => ParsedFlags;
+} {
   const program = new Command('ctr')
     .description(`A container runtime, step ${step.id}: ${step.title}`)
     .enablePositionalOptions()
@@ -32,16 +55,14 @@ export function buildProgram(step: Step): Command {
     .command('start')
     .summary('run a command in a new container')
     .argument('[command...]', 'the command and its arguments (default: /bin/sh)')
-    .option('--rootfs <dir>', "root filesystem (default: the repository's rootfs/, made on first use)")
-    .option(
-      '-e, --env <NAME=value>',
-      "set a variable in the command's environment (repeatable; NAME alone copies it from the host)",
-      collect,
-      [],
-    )
     .passThroughOptions();
-  for (const feature of step.features) feature.flags?.(start);
-  return program;
+  const readRuntimeFlags = addFlags(start, RUNTIME_FLAGS);
+  const readers = step.features.map((feature) => [feature.name, addFlags(start, feature.flags ?? {})] as const);
+  const featureFlags = (parsed: Record<string, unknown>): ParsedFlags => ({
+    runtime: readRuntimeFlags(parsed),
+    features: new Map(readers.map(([name, read]) => [name, read(parsed)])),
+  });
+  return { program, featureFlags };
 }
 
 /**
@@ -60,14 +81,15 @@ export async function runCli(
   argv: readonly string[],
   init: ChildProcess | null = null,
 ): Promise<number> {
-  const program = buildProgram(step);
+  const { program, featureFlags } = buildStartCli(step);
   let exitCode = 0;
-  program.commands[0]?.action(async (command: string[], flags: Record<string, unknown>) => {
+  program.commands[0]?.action(async (command: string[], parsed: Record<string, unknown>) => {
+    const { runtime, features } = featureFlags(parsed);
     exitCode = await startContainer(step, {
       command,
-      rootfs: flags.rootfs as string | undefined,
-      env: flags.env as string[],
-      flags,
+      rootfs: runtime.rootfs,
+      env: runtime.env,
+      flags: features,
       entry,
       init,
       log,

@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Command } from 'commander';
 import type { Cleanup } from './cleanup.js';
+import type { FlagTable, FlagValues } from './flags.js';
 
 /**
- * What the host sends the init: a small cousin of an OCI runtime spec (config.json).
- * `features` holds each feature's own settings, keyed by the feature's name.
+ * What the host sends the init: a small cousin of an OCI runtime spec (config.json). The named
+ * fields are what one feature states for the others; `features` holds each feature's own
+ * settings, keyed by the feature's name, for its own hooks only.
  */
 export interface ContainerSpec {
   /** 12 hex digits, like docker's short ids; names the cgroup, the veth, the default hostname. */
@@ -15,11 +16,16 @@ export interface ContainerSpec {
   env: string[];
   /** Absolute path of the root filesystem, or null when no step uses one yet. */
   rootfs: string | null;
-  /** Host files to bind into the rootfs (resolv.conf, say); applied by the mount namespace step. */
-  binds: Bind[];
+  /** The CLONE_NEW* namespaces the init unshares, from every feature's `namespaces`. */
+  namespaces: number;
+  /** The container's hostname, from step 02 on (OCI: `hostname`); null before. */
+  hostname: string | null;
+  /** Host files that become these files of the container's /etc, read-only (step 05's resolv.conf, hosts). */
+  etcFiles: { [file in 'resolv.conf' | 'hosts']?: string };
   features: Record<string, unknown>;
 }
 
+/** A host path bound into the container (`-v`, or a file of `etcFiles`). */
 export interface Bind {
   /** A host path. */
   source: string;
@@ -28,52 +34,54 @@ export interface Bind {
   readonly: boolean;
 }
 
-/** The parsed `start` flags, as commander hands them over. */
-export type Flags = Readonly<Record<string, unknown>>;
-
 // #region feature
 /**
  * One kernel concept, as a set of hooks into the container's life. A step is a list of features;
- * step N is step N-1's list plus one feature, so a step's new code is its feature and nothing else.
+ * step N is step N-1's list plus its own, so a step's new code is its features and nothing else.
  *
- * Order of the hooks, host side (H) and inside the container's init (C):
- *   H aroundSpawn(spawn init) -> H flags -> H configure -> H create -> H spawned(pid)
- *   -> C unshare(namespaces) -> H attach(pid) -> C setup -> C exec(command), or C launch
- *   -> H (wait) -> H exited -> H clean-up, in reverse.
+ * The hooks in the order they run; the trace (CTR_TRACE=1) names each one as it runs, e.g.
+ * `04 cgroups.spawned` (H: the runtime on the host, C: the init, inside the container):
  *
- * Hooks are written as methods so a Feature<{ hostname: string }> fits in a Feature[] list.
+ *   H configure     flags -> this feature's settings; bad input is refused before anything exists
+ *   H aroundSpawn   wraps the spawn of the init: what must hold from its birth (PID namespace)
+ *   H create        host resources (a cgroup, an address lease); registers their undo
+ *   H spawned       the init exists, waiting for its spec (a cgroup to join)
+ *   C               the init unshares spec.namespaces and says it is ready
+ *   H attach        the init is in its namespaces, nothing of the user's has run (a veth)
+ *   C setup         inside the new namespaces (hostname, mounts, pivot_root)
+ *   C launch        starts the command instead of exec'ing it (an init that stays PID 1)
+ *   H exited        the container has ended; report what the kernel recorded (an OOM kill)
+ *   H               every undo registered, in reverse order
+ *
+ * Hooks are written as methods so a Feature<{ hostname: ... }> fits in a Feature[] list.
  */
-export interface Feature<Config = unknown> {
+export interface Feature<Flags extends FlagTable = FlagTable, Config = unknown> {
   readonly name: string;
-  /**
-   * Namespaces (CLONE_NEW* bits) the init unshares before anything of this feature's runs, given
-   * the feature's settings (`--net host` asks for none).
-   */
-  namespaces?(config: Config): number;
+  /** This feature's docker-style flags of `start`, with their types (flags.ts). */
+  readonly flags?: Flags;
   /** True when the feature needs the root filesystem; until one does, --rootfs is not used. */
   readonly usesRootfs?: boolean;
-  /** Adds this feature's docker-style flags to `start`. */
-  flags?(command: Command): void;
   /**
-   * Host: runs before any feature's `configure`, and may change the flags for all of them (step
-   * 07's rootless mode turns `--net bridge` into `--net none`, with a notice).
+   * Host: turns this feature's flags into its settings; throw UsageError for bad input. Returning
+   * null leaves the feature out of this container: none of its other hooks run.
    */
-  adjustFlags?(flags: Flags, log: (line: string) => void): Flags;
-  /** Host: turns flags into this feature's settings. Throw UsageError for bad input. */
-  configure?(flags: Flags, spec: ContainerSpec): Config | Promise<Config>;
+  configure?(
+    flags: FlagValues<Flags>,
+    spec: ContainerSpec,
+    log: (line: string) => void,
+  ): Config | null | Promise<Config | null>;
+  /** CLONE_NEW* bits the init unshares for this feature, given its settings (`--net host`: none). */
+  namespaces?(config: Config): number;
   /**
-   * Host: creates what the container needs on the host; registers the undo with `cleanup`. The
-   * init has been spawned and is starting up meanwhile; it waits for its spec.
-   */
-  create?(config: Config, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
-  /**
-   * Host: wraps the spawn of the init, for what must be true of the init from its birth. Runs
-   * before the flags are parsed (the entry point starts the init early), so it cannot use them.
+   * Host: wraps the spawn of the init, for what must be true of it from its birth. Runs before
+   * the flags are parsed (the init is started early, fast-start.ts), so it cannot use them.
    */
   aroundSpawn?(spawn: (through?: readonly string[]) => ChildProcess): ChildProcess;
+  /** Host: creates what the container needs on the host, and registers the undo with `cleanup`. */
+  create?(config: Config, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
   /**
-   * Host: the init exists and waits for its spec, before it unshares anything (cgroups join here).
-   * When the spawned program is not the init itself, the hook that knows returns the init's pid.
+   * Host: the init exists and waits for its spec. When the spawned program is not the init
+   * itself (step 07's helper), the hook that knows returns the init's pid.
    */
   spawned?(
     config: Config,
@@ -82,7 +90,7 @@ export interface Feature<Config = unknown> {
     cleanup: Cleanup,
     spawned: ChildProcess,
   ): number | undefined | Promise<number | undefined>;
-  /** Host: the init exists and has unshared its namespaces, and nothing of the user's has run. */
+  /** Host: the init has unshared its namespaces, and nothing of the user's has run. */
   attach?(config: Config, pid: number, spec: ContainerSpec, cleanup: Cleanup): void | Promise<void>;
   /** Container: runs inside the init, in the new namespaces, before the command is exec'd. */
   setup?(config: Config, spec: ContainerSpec): void;
@@ -99,28 +107,45 @@ export interface Feature<Config = unknown> {
 }
 // #endregion feature
 
+// biome-ignore lint/suspicious/noExplicitAny: a step holds features of every flag table and settings type
+export type AnyFeature = Feature<any, any>;
+
 export interface Step {
   /** Two digits: `pnpm --filter 03` selects the package `@ctr/03`. */
   readonly id: string;
   readonly title: string;
-  readonly features: readonly Feature[];
+  readonly features: readonly AnyFeature[];
   /** True from the step on that can run without root (step 07's user namespace). */
   readonly rootless: boolean;
 }
 
+/** Which step brought each feature (or its changed version): the trace names it. */
+const introducedBy = new WeakMap<AnyFeature, string>();
+
+export const stepOf = (feature: AnyFeature): string => introducedBy.get(feature) ?? '--';
+
+// #region define-step
 /**
- * Step N: everything step N-1 does (`extends`), minus what it `replaces`, plus what it `adds`.
- * Replacing is rare: step 07 must make the PID namespace itself, inside the user namespace.
+ * Step N: everything step N-1 does (`extends`), plus what it `adds`. Rarely a step must change a
+ * feature of an earlier one: `changes` lists each as [the earlier feature, its replacement, or
+ * null to drop it], kept in its place in the list (step 07 makes the PID namespace itself, inside
+ * the user namespace, and adapts cgroups, network and mounts to running without root).
  */
 export function defineStep(step: {
   id: string;
   title: string;
   extends: Step | null;
-  replaces?: readonly Feature[];
-  adds: readonly Feature[];
+  changes?: readonly (readonly [AnyFeature, AnyFeature | null])[];
+  adds: readonly AnyFeature[];
   rootless?: boolean;
 }): Step {
-  const kept = (step.extends?.features ?? []).filter((feature) => !step.replaces?.includes(feature));
+  const changes = new Map(step.changes ?? []);
+  const kept = (step.extends?.features ?? []).flatMap((feature) => {
+    if (!changes.has(feature)) return [feature];
+    const replacement = changes.get(feature);
+    return replacement ? [replacement] : [];
+  });
+  for (const feature of [...step.adds, ...changes.values()]) if (feature) introducedBy.set(feature, step.id);
   return {
     id: step.id,
     title: step.title,
@@ -128,14 +153,18 @@ export function defineStep(step: {
     rootless: step.rootless ?? step.extends?.rootless ?? false,
   };
 }
+// #endregion define-step
 
-/** The namespaces all features of a step ask for, given their settings. */
-export function namespacesOf(features: readonly Feature[], settings: ContainerSpec['features']): number {
+/** The namespaces all features of a step ask for, given their settings (null: left out). */
+export function namespacesOf(features: readonly AnyFeature[], settings: ContainerSpec['features']): number {
   return features.reduce((all, feature) => {
-    return all | (feature.namespaces?.(settings[feature.name]) ?? 0);
+    const config = settings[feature.name];
+    return config === null ? all : all | (feature.namespaces?.(config) ?? 0);
   }, 0);
 }
 
-export function defineFeature<Config>(feature: Feature<Config>): Feature<Config> {
+export function defineFeature<Flags extends FlagTable, Config>(
+  feature: Feature<Flags, Config>,
+): Feature<Flags, Config> {
   return feature;
 }

@@ -1,5 +1,7 @@
 /** Small host-side helpers several steps need. */
-import { accessSync, constants } from 'node:fs';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { trace, tracing } from '@ctr/syscalls';
 
 /** True when `command` is an executable in PATH: a lookup, no shell started. */
 export function onPath(command: string): boolean {
@@ -23,5 +25,29 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** commander's accumulator for a repeatable option (`-e A=1 -e B=2`). */
-export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+/** A file's text, or `fallback` when it cannot be read (gone, not there yet, a process that ended). */
+export function readFileOr<T extends string | null>(path: string, fallback: T): string | T {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+/**
+ * Runs a host command (ip, nft, newuidmap...) to the end, as a person would type it; traced as
+ * `$ ip link add ... = 0`, with the exit status (and the first line of stderr when it failed).
+ */
+export function hostCommand(command: string, args: readonly string[], input?: string): SpawnSyncReturns<string> {
+  const result = spawnSync(command, args, { input, encoding: 'utf8' });
+  if (tracing()) {
+    const status = result.error
+      ? `-1 ${(result.error as NodeJS.ErrnoException).code}`
+      : result.status === 0
+        ? '0'
+        : `exit ${result.status}: ${result.stderr.trim().split('\n')[0]}`;
+    const shown = input === undefined ? '' : ` <<< ${JSON.stringify(input)}`;
+    trace(`$ ${command} ${args.join(' ')}${shown} = ${status}`);
+  }
+  return result;
+}

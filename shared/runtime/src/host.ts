@@ -1,15 +1,17 @@
 /**
- * The host side of `start`: one container from flags to exit code.
+ * The host side of `start`: one container from flags to exit code. This function is the order
+ * of operations; CTR_TRACE=1 prints each system call it leads to, named by the hook that asked.
  *
+ *   configure   every feature validates its flags (nothing exists yet, so bad input costs nothing)
  *   spawn       the init, this same program re-executed as `<entry> init`, inside whatever
  *               namespaces must hold from birth (the PID namespace); it waits for its spec.
  *               Usually the entry point did this already, before the flags were parsed.
- *   configure   every feature validates its flags (nothing exists yet, so bad input costs nothing)
  *   create      host resources, while the init starts: cgroup, network lease... each registers
  *               its undo
  *   spawned     the init waits for its spec: put it where it must be before it runs anything
- *   attach      the init has unshared its namespaces and waits; host work that needs its pid
- *   go          the init sets up the container and execs the command
+ *   spec        the init unshares spec.namespaces and says it is ready
+ *   attach      the init waits in its namespaces: host work that needs them (a veth)
+ *   go          the init sets up the container (setup hooks) and execs the command
  *   wait        the command's exit status becomes ours
  *   exited      features report what the kernel recorded (an OOM kill, say)
  *   clean up    in reverse, always: on success, on error, on SIGINT/SIGTERM
@@ -23,20 +25,21 @@ import { HostChannel } from './channel.js';
 import { Cleanup } from './cleanup.js';
 import { EXIT_RUNTIME_ERROR, RuntimeError, UsageError } from './errors.js';
 import { DEFAULT_PATH } from './exec.js';
-import type { ContainerSpec, Flags, Step } from './feature.js';
-import { PASSED_SIGNALS, STOP_SIGNALS } from './signals.js';
+import { type AnyFeature, type ContainerSpec, namespacesOf, type Step } from './feature.js';
+import type { FlagTable, FlagValues } from './flags.js';
+import { asHook, asRuntime } from './hooks.js';
+import { FORWARDED_SIGNALS, PASSED_SIGNALS, STOP_SIGNALS } from './signals.js';
 import { spawnInit } from './spawn.js';
-
-const FORWARDED_SIGNALS = [...STOP_SIGNALS, ...PASSED_SIGNALS];
 
 export interface StartOptions {
   command: string[];
   rootfs: string | undefined;
   env: string[];
-  flags: Flags;
+  /** Each feature's own flags, by feature name. */
+  flags: ReadonlyMap<string, unknown>;
   /** The program to re-execute as the init: the step's own entry file. */
   entry: string;
-  /** The init, when the entry point started it before the flags were parsed (see main()). */
+  /** The init, when the entry point started it before the flags were parsed (fast-start.ts). */
   init?: ChildProcess | null;
   log: (line: string) => void;
 }
@@ -48,17 +51,16 @@ class Interrupted extends Error {
 }
 
 // #region lifecycle
-export async function startContainer(step: Step, startOptions: StartOptions): Promise<number> {
-  let options = startOptions;
+export async function startContainer(step: Step, options: StartOptions): Promise<number> {
   if (process.getuid?.() !== 0 && !step.rootless) {
     throw new RuntimeError(
       'must run as root: namespaces, mounts and cgroups need it (try sudo, or step 07 for rootless)',
     );
   }
-  for (const feature of step.features) {
-    if (feature.adjustFlags) options = { ...options, flags: feature.adjustFlags(options.flags, options.log) };
-  }
   const spec = await buildSpec(step, options);
+  // Features whose configure returned null sit this container out: none of their hooks run.
+  const active = (): AnyFeature[] => step.features.filter((feature) => spec.features[feature.name] !== null);
+  const settings = (feature: AnyFeature) => spec.features[feature.name];
 
   const cleanup = new Cleanup();
   let child: ChildProcess | null = null;
@@ -77,7 +79,7 @@ export async function startContainer(step: Step, startOptions: StartOptions): Pr
     } else {
       stopping = true;
       child?.kill(signal);
-      const seconds = stopTimeoutOf(step, spec);
+      const seconds = stopTimeoutOf(active(), spec);
       if (seconds !== null) stopTimer = setTimeout(() => child?.kill('SIGKILL'), seconds * 1000);
     }
   };
@@ -88,8 +90,13 @@ export async function startContainer(step: Step, startOptions: StartOptions): Pr
 
   try {
     for (const feature of step.features) {
-      spec.features[feature.name] = await feature.configure?.(options.flags, spec);
+      // What commander parsed for this feature's own flag table (cli.ts), typed by that table.
+      const flags = (options.flags.get(feature.name) ?? {}) as FlagValues<FlagTable>;
+      spec.features[feature.name] = await asHook(feature, 'configure', () =>
+        feature.configure?.(flags, spec, options.log),
+      );
     }
+    spec.namespaces = namespacesOf(step.features, spec.features);
     // The init starts before the host creates anything, as runc starts `runc init` before it
     // applies the cgroups: its Node.js start-up (~40 ms) overlaps the host's work, and it only
     // waits for its spec meanwhile. The entry point has usually started it already.
@@ -108,8 +115,8 @@ export async function startContainer(step: Step, startOptions: StartOptions): Pr
       }
     };
     try {
-      for (const feature of step.features) {
-        await feature.create?.(spec.features[feature.name], spec, cleanup);
+      for (const feature of active()) {
+        await asHook(feature, 'create', () => feature.create?.(settings(feature), spec, cleanup));
         checkInterrupted();
       }
     } catch (error) {
@@ -118,30 +125,34 @@ export async function startContainer(step: Step, startOptions: StartOptions): Pr
     }
     // Registered after what create made, so that clean-up, in reverse, stops the container first:
     // a cgroup with a process left in it cannot be removed (EBUSY).
-    cleanup.defer('stop the container', stopInit);
+    asRuntime('stop', () => cleanup.defer('stop the container', stopInit));
     child = init;
 
     let initPid = init.pid as number;
-    for (const feature of step.features) {
-      const pid = await feature.spawned?.(spec.features[feature.name], initPid, spec, cleanup, init);
+    for (const feature of active()) {
+      const pid = await asHook(feature, 'spawned', () =>
+        feature.spawned?.(settings(feature), initPid, spec, cleanup, init),
+      );
       if (typeof pid === 'number') initPid = pid;
     }
     const channel = new HostChannel(init.stdio[3] as Duplex);
-    channel.send({ type: 'spec', spec });
+    asRuntime('start', () => channel.send({ type: 'spec', spec }));
     const first = await Promise.race([channel.next(), spawnFailed]);
     let last = first;
     if (first?.type === 'ready') {
-      for (const feature of step.features) {
-        await feature.attach?.(spec.features[feature.name], initPid, spec, cleanup);
+      for (const feature of active()) {
+        await asHook(feature, 'attach', () => feature.attach?.(settings(feature), initPid, spec, cleanup));
       }
       checkInterrupted();
-      channel.send({ type: 'go' });
+      asRuntime('start', () => channel.send({ type: 'go' }));
       // End-of-file now means execve() succeeded; a message means the setup failed before it.
       last = await channel.next();
     }
     const status = await exited;
     channel.close();
-    for (const feature of step.features) feature.exited?.(spec.features[feature.name], spec, options.log);
+    for (const feature of active()) {
+      asHook(feature, 'exited', () => feature.exited?.(settings(feature), spec, options.log));
+    }
 
     if (last?.type === 'error') {
       options.log(last.message);
@@ -165,8 +176,8 @@ export async function startContainer(step: Step, startOptions: StartOptions): Pr
 // #endregion lifecycle
 
 /** The stop timeout a feature sets (step 06's --stop-timeout); without one, only a second signal kills. */
-function stopTimeoutOf(step: Step, spec: ContainerSpec): number | null {
-  const feature = step.features.findLast((f) => f.stopTimeout);
+function stopTimeoutOf(features: readonly AnyFeature[], spec: ContainerSpec): number | null {
+  const feature = features.findLast((f) => f.stopTimeout);
   return feature?.stopTimeout?.(spec.features[feature.name]) ?? null;
 }
 
@@ -182,7 +193,9 @@ async function buildSpec(step: Step, options: StartOptions): Promise<ContainerSp
     args: options.command.length > 0 ? options.command : ['/bin/sh'],
     env: containerEnv(options.env),
     rootfs: usesRootfs ? await resolveRootfs(options.rootfs, options.log) : null,
-    binds: [],
+    namespaces: 0,
+    hostname: null,
+    etcFiles: {},
     features: {},
   };
 }

@@ -9,38 +9,41 @@
  */
 import { fstatSync } from 'node:fs';
 import { constants } from 'node:os';
-import { PR_SET_PDEATHSIG, prctl, unshare } from '@ctr/syscalls';
+import { PR_SET_PDEATHSIG, prctl, setTraceRole, unshare } from '@ctr/syscalls';
 import { INIT_CHANNEL_FD, InitChannel } from './channel.js';
 import { describeFailure } from './errors.js';
 import { execCommand } from './exec.js';
-import { namespacesOf, type Step } from './feature.js';
+import type { Step } from './feature.js';
+import { asHook, asRuntime } from './hooks.js';
 
 export const INIT_COMMAND = 'init';
 
 // #region init
 export function runInit(step: Step): void {
+  setTraceRole('init');
   if (!isSocket(INIT_CHANNEL_FD)) {
     process.stderr.write(`ctr: "init" is the container side of "start" and is not run by hand\n`);
     process.exit(125);
   }
   const channel = new InitChannel(INIT_CHANNEL_FD);
   try {
-    // If the runtime dies (even by SIGKILL), the kernel kills the container instead of leaving it
-    // running unsupervised. The setting survives execve, so it also covers the command.
-    prctl(PR_SET_PDEATHSIG, constants.signals.SIGKILL);
-
     // #region unshare-setup
-    const { spec } = channel.receive('spec');
-    const namespaces = namespacesOf(step.features, spec.features);
-    if (namespaces !== 0) unshare(namespaces);
+    const spec = asRuntime('init', () => {
+      // If the runtime dies (even by SIGKILL), the kernel kills the container instead of leaving
+      // it running unsupervised. The setting survives execve, so it also covers the command.
+      prctl(PR_SET_PDEATHSIG, constants.signals.SIGKILL);
+      const { spec } = channel.receive('spec');
+      if (spec.namespaces !== 0) unshare(spec.namespaces);
+      channel.send({ type: 'ready' });
+      channel.receive('go');
+      return spec;
+    });
 
-    channel.send({ type: 'ready' });
-    channel.receive('go');
-
-    for (const feature of step.features) feature.setup?.(spec.features[feature.name], spec);
-    const launcher = step.features.findLast((feature) => feature.launch);
-    if (launcher) launcher.launch?.(spec.features[launcher.name], spec);
-    else execCommand(spec.args, spec.env);
+    const active = step.features.filter((feature) => spec.features[feature.name] !== null);
+    for (const feature of active) asHook(feature, 'setup', () => feature.setup?.(spec.features[feature.name], spec));
+    const launcher = active.findLast((feature) => feature.launch);
+    if (launcher) asHook(launcher, 'launch', () => launcher.launch?.(spec.features[launcher.name], spec));
+    else asRuntime('exec', () => execCommand(spec.args, spec.env));
     // #endregion unshare-setup
   } catch (error) {
     const { message, exitCode } = describeFailure(error);

@@ -3,33 +3,44 @@
  * that must hold from its birth (step 01's PID namespace, step 07's user namespace).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { trace, traceSettingForChildren } from '@ctr/syscalls';
+import { initProgram } from './fast-start.js';
 import type { Step } from './feature.js';
+import { asHook, asRuntime } from './hooks.js';
 import { INIT_COMMAND } from './init.js';
-import { initProgram } from './init-program.js';
 
 /**
  * The init's own environment, not the host's: from step 06 it stays the container's PID 1, whose
  * environment anyone inside can read in /proc/1/environ (the user's tokens, SUDO_*, SSH_*). Node
  * also acts on some variables at start: NODE_OPTIONS could load code into the init, and
  * NODE_EXTRA_CA_CERTS makes it read and parse a certificate bundle (~50 ms on the benchmark
- * machine) that an init never uses. The command's environment travels in the spec.
+ * machine) that an init never uses. The command's environment travels in the spec. CTR_TRACE is
+ * the one exception, when it is set: the init and the helper write to the same trace.
  */
-const INIT_ENV: NodeJS.ProcessEnv = {};
+const INIT_ENV: NodeJS.ProcessEnv = { ...traceSettingForChildren() };
 
 // #region spawn-init
 export async function spawnInit(step: Step, entry: string): Promise<ChildProcess> {
-  // The same program, re-executed: bundled to plain JavaScript when it runs under tsx.
+  // The same program, re-executed (fast-start.ts: a bundle of it, when it runs under tsx).
   const init = [...(await initProgram(entry)), INIT_COMMAND];
   const spawnPlain = (through: readonly string[] = []): ChildProcess => {
     const [program, ...args] = [...through, ...init] as [string, ...string[]];
     // A program the init is started through (step 07) gets a socket of its own as fd 4.
     const helperSocket = through.length > 0 ? (['pipe'] as const) : [];
-    return spawn(program, args, { stdio: ['inherit', 'inherit', 'inherit', 'pipe', ...helperSocket], env: INIT_ENV });
+    return asRuntime('spawn', () => {
+      const stdio = ['inherit', 'inherit', 'inherit', 'pipe', ...helperSocket] as const;
+      // Traced before the spawn: the new process may write its own lines at once.
+      trace(`$ ${[program, ...args].join(' ')} &`);
+      return spawn(program, args, { stdio: [...stdio], env: INIT_ENV });
+    });
   };
   // Each feature's aroundSpawn wraps the ones before it: step 01's PID namespace is innermost.
   type Spawn = (through?: readonly string[]) => ChildProcess;
   const wrapped = step.features.reduce<Spawn>(
-    (inner, feature) => (feature.aroundSpawn ? (through) => feature.aroundSpawn?.(inner) ?? inner(through) : inner),
+    (inner, feature) =>
+      feature.aroundSpawn
+        ? () => asHook(feature, 'aroundSpawn', () => feature.aroundSpawn?.(inner) as ChildProcess)
+        : inner,
     spawnPlain,
   );
   return wrapped();

@@ -2,9 +2,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildProgram, dropPnpmSeparator } from '../src/cli.js';
+import { buildProgram, buildStartCli, dropPnpmSeparator, type ParsedFlags } from '../src/cli.js';
 import { containerEnv } from '../src/host.js';
-import { Cleanup, defineFeature, defineStep, resolveCommand } from '../src/index.js';
+import { Cleanup, defineFeature, defineStep, flag, repeatable, resolveCommand } from '../src/index.js';
 
 describe('containerEnv', () => {
   it('starts from PATH and HOME, and takes TERM from the host terminal only', () => {
@@ -70,24 +70,48 @@ describe('Cleanup', () => {
 describe('the start command line', () => {
   const withHostname = defineFeature({
     name: 'uts',
-    flags: (command) => command.option('--hostname <name>', 'hostname'),
+    flags: { hostname: flag('--hostname <name>', 'hostname') },
   });
-  const step = defineStep({ id: '99', title: 'test', extends: null, adds: [withHostname] });
+  const withVolumes = defineFeature({
+    name: 'mnt',
+    flags: { volume: repeatable('-v, --volume <host:container>', 'volumes') },
+  });
+  const step = defineStep({ id: '99', title: 'test', extends: null, adds: [withHostname, withVolumes] });
 
-  function parse(argv: string[]): { command: string[]; flags: Record<string, unknown> } {
-    const program = buildProgram(step);
-    let parsed = { command: [] as string[], flags: {} as Record<string, unknown> };
+  function parse(argv: string[]): { command: string[] } & ParsedFlags {
+    const { program, featureFlags } = buildStartCli(step);
+    let parsed = { command: [] as string[], ...featureFlags({}) };
     program.commands[0]?.action((command: string[], flags: Record<string, unknown>) => {
-      parsed = { command, flags };
+      parsed = { command, ...featureFlags(flags) };
     });
     program.parse(['node', 'ctr', 'start', ...argv]);
     return parsed;
   }
 
   it('gives options before the command to the runtime and the rest to the command', () => {
-    const { command, flags } = parse(['--hostname', 'box', '-e', 'A=1', '--env', 'B=2', 'ls', '-l', '--hostname']);
+    const { command, runtime, features } = parse([
+      '--hostname',
+      'box',
+      '-e',
+      'A=1',
+      '--env',
+      'B=2',
+      'ls',
+      '-l',
+      '--hostname',
+    ]);
     expect(command).toEqual(['ls', '-l', '--hostname']);
-    expect(flags).toMatchObject({ hostname: 'box', env: ['A=1', 'B=2'] });
+    expect(runtime).toMatchObject({ env: ['A=1', 'B=2'] });
+    expect(features.get('uts')).toEqual({ hostname: 'box' });
+  });
+
+  it('gives each feature its own flags, under the names it declared, repeatable ones as lists', () => {
+    expect(parse(['-v', '/a:/a', '--volume', '/b:/b', 'true']).features).toEqual(
+      new Map<string, unknown>([
+        ['uts', { hostname: undefined }],
+        ['mnt', { volume: ['/a:/a', '/b:/b'] }],
+      ]),
+    );
   });
 
   it('accepts -- before the command, as pnpm passes it', () => {
@@ -97,11 +121,17 @@ describe('the start command line', () => {
   it("drops pnpm's -- right after start, so options after it still count", () => {
     const argv = dropPnpmSeparator(['node', 'ctr', 'start', '--', '--hostname', 'box', 'hostname']);
     expect(argv).toEqual(['node', 'ctr', 'start', '--hostname', 'box', 'hostname']);
-    expect(parse(argv.slice(3) as string[])).toMatchObject({ command: ['hostname'], flags: { hostname: 'box' } });
+    const parsed = parse(argv.slice(3) as string[]);
+    expect([parsed.command, parsed.features.get('uts')]).toEqual([['hostname'], { hostname: 'box' }]);
     expect(dropPnpmSeparator(['node', 'ctr', 'start', '--hostname', 'box', '--', 'sh'])).toHaveLength(7);
   });
 
   it('adds the flags of every feature of the step', () => {
-    expect(buildProgram(step).commands[0]?.options.map((o) => o.long)).toEqual(['--rootfs', '--env', '--hostname']);
+    expect(buildProgram(step).commands[0]?.options.map((o) => o.long)).toEqual([
+      '--rootfs',
+      '--env',
+      '--hostname',
+      '--volume',
+    ]);
   });
 });

@@ -14,6 +14,11 @@ export function errnoName(errno: number): string {
 
 let describe: (errno: number) => string = (errno) => errnoName(errno);
 
+/** `ENOENT (No such file or directory)`, as strace prints an errno. */
+export function errnoText(errno: number): string {
+  return `${errnoName(errno)} (${describe(errno)})`;
+}
+
 /** libc.ts plugs in strerror(3) once libc is loaded; until then the name alone is used. */
 export function setErrnoDescriber(fn: (errno: number) => string): void {
   describe = fn;
@@ -33,7 +38,7 @@ export class SyscallError extends Error {
     readonly args: readonly string[],
     readonly errno: number,
   ) {
-    super(`${syscall}(${args.join(', ')}) failed: ${errnoName(errno)} (${describe(errno)})`);
+    super(`${syscall}(${args.join(', ')}) failed: ${errnoText(errno)}`);
     this.code = errnoName(errno);
   }
 }

@@ -1,5 +1,7 @@
 export * from './constants.js';
-export { errnoName, SyscallError } from './errors.js';
+export { errnoName, errnoText, SyscallError } from './errors.js';
+export * from './files.js';
 export { type FlagTable, renderEnum, renderFlags } from './flags.js';
 export * from './libc.js';
 export * from './status.js';
+export * from './trace.js';

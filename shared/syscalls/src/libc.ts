@@ -2,16 +2,22 @@
  * The libc functions a container runtime needs, called through koffi.
  *
  * Every wrapper checks the C return value and throws a SyscallError that names the call, its
- * arguments and the errno, so a failure reads like strace output instead of "-1".
+ * arguments and the errno, so a failure reads like strace output instead of "-1". With CTR_TRACE
+ * set, each call is also written to the trace, with its result (trace.ts).
  *
  * All calls are synchronous and run on the calling thread. That matters: namespaces belong to
  * threads, and only the main thread's namespaces are inherited by the processes Node spawns
  * (see docs/architecture.md). Never call these with koffi's `.async`.
  */
+
+import { readlinkSync } from 'node:fs';
+import { constants } from 'node:os';
 import koffi from 'koffi';
 import { CLONE, F, MNT, MS, O, PR, W } from './constants.js';
-import { renderArg, SyscallError, setErrnoDescriber } from './errors.js';
+import { errnoText, renderArg, SyscallError, setErrnoDescriber } from './errors.js';
 import { type FlagTable, renderEnum, renderFlags } from './flags.js';
+import { exited, exitStatus, signaled, termSignal } from './status.js';
+import { trace, tracing } from './trace.js';
 
 const libc = koffi.load('libc.so.6');
 koffi.alias('pid_t', 'int');
@@ -24,18 +30,14 @@ const c = {
   ),
   umount2: libc.func('int umount2(const char *target, int flags)'),
   chdir: libc.func('int chdir(const char *path)'),
-  chroot: libc.func('int chroot(const char *path)'),
   sethostname: libc.func('int sethostname(const char *name, size_t len)'),
   execve: libc.func('int execve(const char *path, const char **argv, const char **envp)'),
   fcntl: libc.func('int fcntl(int fd, int cmd, ...)'),
-  pipe2: libc.func('int pipe2(_Out_ int *fds, int flags)'),
   waitpid: libc.func('pid_t waitpid(pid_t pid, _Out_ int *status, int options)'),
   kill: libc.func('int kill(pid_t pid, int sig)'),
   prctl: libc.func(
     'int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)',
   ),
-  getpid: libc.func('pid_t getpid(void)'),
-  getppid: libc.func('pid_t getppid(void)'),
   close: libc.func('int close(int fd)'),
   close_range: libc.func('int close_range(unsigned int first, unsigned int last, int flags)'),
   signal: libc.func('void *signal(int sig, void *handler)'),
@@ -45,8 +47,6 @@ const c = {
   isatty: libc.func('int isatty(int fd)'),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
   ioctl: libc.func('int ioctl(int fd, unsigned long request, _Inout_ uint8_t *arg)'),
-  getpgrp: libc.func('pid_t getpgrp(void)'),
-  tcgetpgrp: libc.func('pid_t tcgetpgrp(int fd)'),
   sigfillset: libc.func('int sigfillset(_Out_ uint8_t *set)'),
   sigemptyset: libc.func('int sigemptyset(_Out_ uint8_t *set)'),
   posix_spawn: libc.func(
@@ -80,6 +80,7 @@ const SYS = {
 }[process.arch as 'x64' | 'arm64'];
 /** The new mount API's numbers are the same on every architecture (Linux 5.2+, 5.12+). */
 const SYS_OPEN_TREE = 428;
+const SYS_OPENAT2 = 437;
 const SYS_MOVE_MOUNT = 429;
 const SYS_MOUNT_SETATTR = 442;
 
@@ -92,14 +93,29 @@ type Arg = string | number | null | Shown;
 const raw = (text: string): Shown => new Shown(text);
 const flags = (value: number, table: FlagTable): Shown => raw(renderFlags(value, table));
 const named = (value: number, table: FlagTable): Shown => raw(renderEnum(value, table));
+const signalName = (sig: number): Shown => named(sig, constants.signals);
+/** A path through a descriptor (`/proc/self/fd/23`) is shown with where it leads, as `strace -y` does. */
+function renderPath(value: string | number | null): string {
+  if (typeof value !== 'string' || !value.startsWith('/proc/self/fd/')) return renderArg(value);
+  try {
+    return `${renderArg(value)}<${readlinkSync(value)}>`;
+  } catch {
+    return renderArg(value);
+  }
+}
+const shown = (args: readonly Arg[]): string[] => args.map((a) => (a instanceof Shown ? a.text : renderPath(a)));
 
-/** Throws when a libc call returned -1, reading errno before anything else can overwrite it. */
+/**
+ * Throws when a libc call returned -1, reading errno before anything else can overwrite it; traces
+ * the call and its result either way.
+ */
 function check(result: number, syscall: string, args: readonly Arg[]): number {
   if (result === -1) {
     const errno = koffi.errno();
-    const shown = args.map((a) => (a instanceof Shown ? a.text : renderArg(a)));
-    throw new SyscallError(syscall, shown, errno);
+    if (tracing()) trace(`${syscall}(${shown(args).join(', ')}) = -1 ${errnoText(errno)}`);
+    throw new SyscallError(syscall, shown(args), errno);
   }
+  if (tracing()) trace(`${syscall}(${shown(args).join(', ')}) = ${result}`);
   return result;
 }
 
@@ -142,21 +158,20 @@ export function chdir(path: string): void {
   check(c.chdir(path), 'chdir', [path]);
 }
 
-export function chroot(path: string): void {
-  check(c.chroot(path), 'chroot', [path]);
-}
-
 export function sethostname(name: string): void {
   check(c.sethostname(name, Buffer.byteLength(name)), 'sethostname', [name, Buffer.byteLength(name)]);
 }
 
 /**
  * execve(2), which only returns on failure. Node opens everything, stdio included, with
- * O_CLOEXEC: call `prepareStdioForExec()` first or the new program starts without 0, 1 and 2.
+ * O_CLOEXEC: call `handOverStdioOnly()` (@ctr/runtime) first or the new program starts without
+ * 0, 1 and 2. Traced before the call: on success nothing of this process is left to write it.
  */
 export function execve(path: string, argv: readonly string[], envp: readonly string[]): never {
+  const args = [path, raw(`[${argv.map((a) => renderArg(a)).join(', ')}]`), raw(`[${envp.length} vars]`)];
+  if (tracing()) trace(`execve(${shown(args).join(', ')}): the command takes this process over`);
   c.execve(path, [...argv, null], [...envp, null]);
-  check(-1, 'execve', [path, raw(`[${argv.map((a) => renderArg(a)).join(', ')}]`), raw(`[${envp.length} vars]`)]);
+  check(-1, 'execve', args);
   throw new Error('unreachable: execve returned without an error');
 }
 
@@ -165,39 +180,36 @@ export function fcntl(fd: number, cmd: number, arg?: number): number {
   return check(result, 'fcntl', arg === undefined ? [fd, named(cmd, F)] : [fd, named(cmd, F), arg]);
 }
 
-/** pipe2(2): returns [readEnd, writeEnd]. Pass O_CLOEXEC unless the pipe must survive exec. */
-export function pipe2(pipeFlags = O.O_CLOEXEC): [number, number] {
-  const fds = new Int32Array(2);
-  check(c.pipe2(fds, pipeFlags), 'pipe2', [raw('[?, ?]'), flags(pipeFlags, O)]);
-  return [fds[0] as number, fds[1] as number];
-}
-
 export interface WaitResult {
   /** 0 when WNOHANG was given and no child has changed state yet. */
   pid: number;
   status: number;
 }
 
+/** waitpid(2). Traced only when it reaps a child: a reaper's polls that find none are noise. */
 export function waitpid(pid: number, options = 0): WaitResult {
   const status = new Int32Array(1);
-  const result = check(c.waitpid(pid, status, options), 'waitpid', [pid, raw('[?]'), flags(options, W)]);
-  return { pid: result, status: status[0] as number };
+  const result = c.waitpid(pid, status, options) as number;
+  if (result === -1) throw new SyscallError('waitpid', shown([pid, raw('[?]'), flags(options, W)]), koffi.errno());
+  const reaped = { pid: result, status: status[0] as number };
+  if (result > 0 && tracing())
+    trace(`waitpid(${pid}, [${describeStatus(reaped.status)}], ${renderFlags(options, W)}) = ${result}`);
+  return reaped;
+}
+
+function describeStatus(status: number): string {
+  if (exited(status)) return `exited ${exitStatus(status)}`;
+  return signaled(status)
+    ? `killed by ${renderEnum(termSignal(status), constants.signals)}`
+    : `status 0x${status.toString(16)}`;
 }
 
 export function kill(pid: number, sig: number): void {
-  check(c.kill(pid, sig), 'kill', [pid, sig]);
+  check(c.kill(pid, sig), 'kill', [pid, signalName(sig)]);
 }
 
 export function prctl(option: number, arg2 = 0): number {
   return check(c.prctl(option, arg2, 0, 0, 0), 'prctl', [named(option, PR), arg2]);
-}
-
-export function getpid(): number {
-  return c.getpid() as number;
-}
-
-export function getppid(): number {
-  return c.getppid() as number;
 }
 
 export function close(fd: number): void {
@@ -210,7 +222,8 @@ const SIG_ERR = 0xffffffffffffffffn; // (void *)-1
 export function resetSignalAction(sig: number): void {
   // signal() reports failure as SIG_ERR ((void *)-1), not -1: compare the pointer's address.
   const previous = c.signal(sig, null);
-  if (previous !== null && koffi.address(previous) === SIG_ERR) check(-1, 'signal', [sig, raw('SIG_DFL')]);
+  if (previous !== null && koffi.address(previous) === SIG_ERR) check(-1, 'signal', [signalName(sig), raw('SIG_DFL')]);
+  if (tracing()) trace(`signal(${signalName(sig).text}, SIG_DFL)`);
 }
 
 /** Unblocks every signal for the calling thread (sigprocmask(SIG_SETMASK, {}, NULL)). */
@@ -234,15 +247,6 @@ export function markCloseOnExecFrom(first: number): void {
 
 export function isatty(fd: number): boolean {
   return c.isatty(fd) === 1;
-}
-
-export function getpgrp(): number {
-  return c.getpgrp() as number;
-}
-
-/** The terminal's foreground process group, or -1 when `fd` is not a terminal. */
-export function tcgetpgrp(fd: number): number {
-  return c.tcgetpgrp(fd) as number;
 }
 
 const POSIX_SPAWN_SETPGROUP = 0x02;
@@ -297,13 +301,12 @@ export function posixSpawn(options: SpawnOptions): number {
     [...options.argv, null],
     [...options.env, null],
   ) as number;
+  const args = [renderArg(options.path), `[${options.argv.map((a) => renderArg(a)).join(', ')}]`];
   if (error !== 0) {
-    throw new SyscallError(
-      'posix_spawn',
-      [renderArg(options.path), raw(`[${options.argv.map((a) => renderArg(a)).join(', ')}]`).text],
-      error,
-    );
+    if (tracing()) trace(`posix_spawn(${args.join(', ')}) = ${errnoText(error)}`);
+    throw new SyscallError('posix_spawn', args, error);
   }
+  if (tracing()) trace(`posix_spawn(${args.join(', ')}) = 0, pid ${pid[0]}`);
   return pid[0] as number;
 }
 
@@ -314,6 +317,25 @@ export const AT_EMPTY_PATH = 0x1000;
 export const AT_RECURSIVE = 0x8000;
 export const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 export const MOUNT_ATTR_IDMAP = 0x00100000;
+
+const RESOLVE_NO_MAGICLINKS = 0x02;
+const RESOLVE_IN_ROOT = 0x10;
+const O_PATH = 0o10000000;
+
+/**
+ * openat2(2) with RESOLVE_IN_ROOT (Linux 5.6+): opens `path` as if `rootFd` were `/`. Every
+ * symlink on the way, absolute ones and `..` included, is resolved inside that root, so the
+ * descriptor cannot point outside it. O_PATH: a handle on the object itself, to mount on through
+ * /proc/self/fd/N, which leaves no time between the check and the use (runc does the same).
+ */
+export function openInRoot(rootFd: number, path: string): number {
+  const how = Buffer.alloc(24); // struct open_how { u64 flags; u64 mode; u64 resolve; }
+  how.writeBigUInt64LE(BigInt(O_PATH | O.O_CLOEXEC), 0);
+  how.writeBigUInt64LE(BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), 16);
+  const args = ['int', rootFd, 'const char *', path, 'uint8_t *', how, 'size_t', 24];
+  const fd = Number(c.syscall(SYS_OPENAT2, ...args));
+  return check(fd, 'openat2', [rootFd, path, raw('{O_PATH|O_CLOEXEC, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS}'), 24]);
+}
 
 /** open_tree(2): a detached copy of the mount at `path`, as an fd, to change before attaching it. */
 export function openTree(path: string, flags: number): number {

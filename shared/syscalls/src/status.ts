@@ -3,7 +3,8 @@ import { constants } from 'node:os';
 /** The wait(2) status macros (WIFEXITED and friends) from <sys/wait.h>. */
 export const exited = (status: number): boolean => (status & 0x7f) === 0;
 export const exitStatus = (status: number): number => (status >> 8) & 0xff;
-export const signaled = (status: number): boolean => ((status & 0x7f) + 1) >> 1 > 0;
+/** Neither exited (0) nor stopped (0x7f, only seen with WUNTRACED): killed by the signal in the low bits. */
+export const signaled = (status: number): boolean => (status & 0x7f) !== 0 && (status & 0x7f) !== 0x7f;
 export const termSignal = (status: number): number => status & 0x7f;
 
 /** The shell's convention, which docker follows: the exit code, or 128 + N for death by signal N. */

@@ -3,24 +3,17 @@
  * This suite runs in its own process (vitest's forks pool), so namespaces it unshares die with it.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
   CLONE_NEWUSER,
   CLONE_NEWUTS,
-  close,
-  F_GETFD,
-  FD_CLOEXEC,
-  fcntl,
-  getpid,
   kill,
   MNT_DETACH,
   MS_BIND,
   MS_REC,
   mount,
-  O_CLOEXEC,
-  pipe2,
   pivotRoot,
   SyscallError,
   sethostname,
@@ -78,22 +71,6 @@ describe('SyscallError', () => {
 });
 
 describe('working calls', () => {
-  it('getpid is the process id Node knows', () => {
-    expect(getpid()).toBe(process.pid);
-  });
-
-  it('pipe2 makes a close-on-exec pipe that carries bytes', () => {
-    const [readEnd, writeEnd] = pipe2(O_CLOEXEC);
-    expect(fcntl(readEnd, F_GETFD) & FD_CLOEXEC).toBe(FD_CLOEXEC);
-    writeSync(writeEnd, 'through the pipe');
-    const buffer = Buffer.alloc(64);
-    const n = readSync(readEnd, buffer);
-    expect(buffer.toString('utf8', 0, n)).toBe('through the pipe');
-    close(readEnd);
-    close(writeEnd);
-    expect(() => fstatSync(readEnd)).toThrow(/EBADF/);
-  });
-
   it('unshare(CLONE_NEWUTS) + sethostname change the name for this thread and its children only', () => {
     const hostsName = hostname();
     const before = openSync('/proc/self/ns/uts', 'r');

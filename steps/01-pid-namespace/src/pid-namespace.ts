@@ -1,6 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
 import { defineFeature } from '@ctr/runtime';
-import { CLONE_NEWPID, setns, unshare } from '@ctr/syscalls';
+import { CLONE_NEWPID, closeFile, openReadOnly, setns, unshare } from '@ctr/syscalls';
 
 /**
  * The command gets a PID namespace of its own, in which it is PID 1.
@@ -13,15 +12,16 @@ import { CLONE_NEWPID, setns, unshare } from '@ctr/syscalls';
  */
 export const pidNamespace = defineFeature({
   name: 'pid',
+  // Trace: `host 01 pid.aroundSpawn`, before anything else: the init is born in the namespace.
   aroundSpawn(spawnInit) {
     // Opened before unshare: this link names the namespace the runtime itself lives in.
-    const ownPidNamespace = openSync('/proc/self/ns/pid', 'r');
+    const ownPidNamespace = openReadOnly('/proc/self/ns/pid');
     try {
       unshare(CLONE_NEWPID);
       return spawnInit();
     } finally {
       setns(ownPidNamespace, CLONE_NEWPID);
-      closeSync(ownPidNamespace);
+      closeFile(ownPidNamespace);
     }
   },
 });

@@ -1,4 +1,4 @@
-import { defineFeature, UsageError } from '@ctr/runtime';
+import { defineFeature, flag, UsageError } from '@ctr/runtime';
 import { CLONE_NEWIPC, CLONE_NEWUTS, sethostname } from '@ctr/syscalls';
 
 /** HOST_NAME_MAX on Linux: sethostname(2) fails with EINVAL past it. */
@@ -20,15 +20,17 @@ export function validHostname(name: string): string {
  * sethostname() inside it changes only the container's copy, so the host keeps its name.
  * The default is the container's id, as in docker.
  */
-export const utsNamespace = defineFeature<{ hostname: string }>({
+export const utsNamespace = defineFeature({
   name: 'uts',
+  flags: { hostname: flag('--hostname <name>', "the container's hostname (default: its id)") },
+  // Trace: `host 02 uts.configure`, no system call: the name is checked, and stated for the
+  // other features as spec.hostname (step 05 writes it into /etc/hosts).
+  configure({ hostname }, spec) {
+    spec.hostname = validHostname(hostname ?? spec.id);
+    return { hostname: spec.hostname };
+  },
   namespaces: () => CLONE_NEWUTS,
-  flags(command) {
-    command.option('--hostname <name>', "the container's hostname (default: its id)");
-  },
-  configure(flags, spec) {
-    return { hostname: validHostname((flags.hostname as string | undefined) ?? spec.id) };
-  },
+  // Trace: `init 02 uts.setup`, inside the new UTS namespace, before the command runs.
   setup({ hostname }) {
     sethostname(hostname);
   },

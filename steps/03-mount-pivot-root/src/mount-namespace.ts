@@ -1,8 +1,14 @@
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { type Bind, collect, defineFeature, UsageError } from '@ctr/runtime';
+import { type Bind, defineFeature, RuntimeError, repeatable, UsageError } from '@ctr/runtime';
 import { CLONE_NEWNS } from '@ctr/syscalls';
+import { bindStep, etcBinds, type MountStep, mountPlan } from './mount-plan.js';
 import { enterRootfs } from './pivot-root.js';
+
+export interface MountConfig {
+  /** Every mount of the container's tree, in order, as data (mount-plan.ts), -v volumes last. */
+  plan: MountStep[];
+}
 
 /**
  * The container's own mount table, with the rootfs as `/`. The first feature to use --rootfs:
@@ -10,21 +16,22 @@ import { enterRootfs } from './pivot-root.js';
  */
 export const mountNamespace = defineFeature({
   name: 'mnt',
-  namespaces: () => CLONE_NEWNS,
   usesRootfs: true,
-  flags(command) {
-    command.option(
+  flags: {
+    volume: repeatable(
       '-v, --volume <host:container[:ro]>',
       'bind a host directory into the container, as docker -v (repeatable)',
-      collect,
-      [],
-    );
+    ),
   },
-  configure(flags, spec) {
-    spec.binds.push(...(flags.volume as string[]).map(parseVolume));
+  // Trace: `host 03 mnt.configure`, no system call: the plan is data, checked before anything exists.
+  configure({ volume }): MountConfig {
+    return { plan: [...mountPlan(), ...volume.map(parseVolume).map(bindStep)] };
   },
-  setup(_config, spec) {
-    enterRootfs(spec.rootfs as string, spec.binds);
+  namespaces: () => CLONE_NEWNS,
+  // Trace: `init 03 mnt.setup`, after the other namespaces exist: every mount, then pivot_root.
+  setup({ plan }, spec) {
+    if (!spec.rootfs) throw new RuntimeError('no rootfs in the spec: the mount namespace needs one');
+    enterRootfs(spec.rootfs, [...plan, ...etcBinds(spec.etcFiles)]);
   },
 });
 

@@ -3,7 +3,7 @@
  * builds from an OCI spec's "mounts", "maskedPaths" and "readonlyPaths". Each entry is applied
  * in order, under the rootfs, before pivot_root (see pivot-root.ts).
  */
-import type { Bind } from '@ctr/runtime';
+import type { Bind, ContainerSpec } from '@ctr/runtime';
 import { MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_STRICTATIME } from '@ctr/syscalls';
 
 export type MountStep =
@@ -11,7 +11,7 @@ export type MountStep =
   | { kind: 'mount'; fstype: string; target: string; flags: number; data?: string }
   /** A host file bound in, e.g. the /dev/null device node. */
   | { kind: 'bind-device'; device: string }
-  /** A host file or directory another feature asked for (spec.binds), e.g. resolv.conf. */
+  /** A host file or directory: a -v volume, or a file of spec.etcFiles (resolv.conf). Recursive. */
   | { kind: 'bind'; source: string; target: string; readonly: boolean }
   | { kind: 'symlink'; target: string; pointsTo: string }
   /** Visible but unwritable: bound onto itself, then remounted read-only. */
@@ -66,7 +66,14 @@ export function mountPlan(): MountStep[] {
   ];
 }
 
-/** A bind that another feature asked for, as a step of the plan; applied after the plan's own. */
+/** A bind (-v, or a file of spec.etcFiles) as a step of the plan; applied after the plan's own. */
 export function bindStep(bind: Bind): MountStep {
   return { kind: 'bind', ...bind };
+}
+
+/** The host files other features asked to see in the container's /etc (step 05's resolv.conf). */
+export function etcBinds(etcFiles: ContainerSpec['etcFiles']): MountStep[] {
+  return Object.entries(etcFiles).map(([file, source]) =>
+    bindStep({ source: source as string, target: `/etc/${file}`, readonly: true }),
+  );
 }

@@ -13,30 +13,41 @@
  *     so no directory for the old root is needed; then it is detached (MNT_DETACH) and the host's
  *     whole tree is gone from the container. A chroot would leave it one `..` walk away.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, realpathSync, symlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { type Bind, RuntimeError } from '@ctr/runtime';
+import { closeSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { RuntimeError } from '@ctr/runtime';
 import {
   chdir,
+  closeFile,
+  createFile,
   MNT_DETACH,
   MS_BIND,
   MS_PRIVATE,
   MS_RDONLY,
   MS_REC,
   MS_REMOUNT,
+  makeDirectory,
   makeReadOnlyRecursive,
+  makeSymlink,
   mount,
+  openInRoot,
+  openReadOnly,
   pivotRoot,
   umount2,
 } from '@ctr/syscalls';
-import { bindStep, type MountStep, mountPlan } from './mount-plan.js';
+import type { MountStep } from './mount-plan.js';
 
 // #region enter
-export function enterRootfs(rootfs: string, binds: readonly Bind[] = []): void {
+export function enterRootfs(rootfs: string, plan: readonly MountStep[]): void {
   mount(null, '/', null, MS_REC | MS_PRIVATE);
   const root = realpathSync(rootfs);
   mount(root, root, null, MS_BIND | MS_REC);
-  for (const step of [...mountPlan(), ...binds.map(bindStep)]) applyMountStep(root, step);
+  const rootFd = openReadOnly(root);
+  try {
+    for (const step of plan) applyMountStep(rootFd, step);
+  } finally {
+    closeFile(rootFd);
+  }
   chdir(root);
   try {
     pivotRoot('.', '.');
@@ -49,84 +60,97 @@ export function enterRootfs(rootfs: string, binds: readonly Bind[] = []): void {
 // #endregion enter
 
 // #region apply
-function applyMountStep(root: string, step: MountStep): void {
+function applyMountStep(root: number, step: MountStep): void {
   switch (step.kind) {
-    case 'mount': {
-      const target = inside(root, step.target, 'directory');
-      try {
-        mount(step.fstype, target, step.fstype, step.flags, step.data ?? null);
-      } catch (error) {
-        // In a user namespace (step 07) only the owner of the network namespace may mount a new
-        // sysfs: with --net host that is the host, so the host's /sys is bound in, read-only.
-        if (step.fstype !== 'sysfs' || (error as { code?: string }).code !== 'EPERM') throw error;
-        // Recursive, or the kernel refuses (EINVAL): a bind without what is mounted below would
-        // uncover what those mounts hide. All of it, the host's cgroup mounts too, made read-only.
-        mount('/sys', target, null, MS_BIND | MS_REC);
-        makeReadOnlyRecursive(target);
-      }
+    case 'mount':
+      at(root, step.target, 'directory', (target) =>
+        mount(step.fstype, target, step.fstype, step.flags, step.data ?? null),
+      );
       return;
-    }
-    case 'bind-device': {
-      const target = inside(root, `/dev/${step.device}`, 'file');
-      mount(`/dev/${step.device}`, target, null, MS_BIND);
+    case 'bind-device':
+      at(root, `/dev/${step.device}`, 'file', (target) => mount(`/dev/${step.device}`, target, null, MS_BIND));
       return;
-    }
     case 'symlink':
-      symlinkSync(step.pointsTo, inside(root, step.target, 'none'));
+      create(root, step.target, (path) => makeSymlink(step.pointsTo, path));
       return;
     case 'bind': {
-      const target = inside(root, step.target, lstatSync(step.source).isDirectory() ? 'directory' : 'file');
-      mount(step.source, target, null, MS_BIND);
-      if (step.readonly) mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+      const kind = statSync(step.source).isDirectory() ? 'directory' : 'file';
+      // MS_REC, as docker's -v: what is mounted below the source comes along (without it, the
+      // bind would uncover what those mounts hide).
+      at(root, step.target, kind, (target) => mount(step.source, target, null, MS_BIND | MS_REC));
+      // Read-only all the way down (mount_setattr, Linux 5.12+): a remount changes one mount only.
+      // Opened again: the path now leads to the new mount, the old descriptor to what is under it.
+      if (step.readonly) at(root, step.target, kind, (target) => makeReadOnlyRecursive(target));
       return;
     }
-    case 'read-only': {
-      const target = existing(root, step.target);
-      if (!target) return;
-      mount(target, target, null, MS_BIND | MS_REC);
+    case 'read-only':
+      // Only paths the kernel made (in the fresh /proc): absent ones are skipped.
+      if (!at(root, step.target, null, (target) => mount(target, target, null, MS_BIND | MS_REC))) return;
       // A bind mount ignores MS_RDONLY on creation: read-only takes a remount, which changes this
       // one mount only (MS_REC means nothing to a remount). /proc/sys has nothing mounted below.
-      mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+      at(root, step.target, null, (target) => mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY));
       return;
-    }
-    case 'mask': {
-      const target = existing(root, step.target);
-      if (!target) return;
-      if (lstatSync(target).isDirectory()) mount('tmpfs', target, 'tmpfs', MS_RDONLY);
-      else mount('/dev/null', target, null, MS_BIND);
+    case 'mask':
+      at(root, step.target, null, (target) => {
+        if (statSync(target).isDirectory()) mount('tmpfs', target, 'tmpfs', MS_RDONLY);
+        else mount('/dev/null', target, null, MS_BIND);
+      });
       return;
-    }
   }
 }
 // #endregion apply
 
 // #region inside
 /**
- * The host path of `path` inside the rootfs, created as `kind`, and proven to stay inside: a
- * rootfs is untrusted input, and a symlink such as /proc -> /etc would otherwise put the mount
- * on the host's /etc (runc's CVE-2019-19921 was of this family).
+ * Runs `use` on `path` of the rootfs through a descriptor that cannot point outside the rootfs,
+ * after making the path as `kind` when it is missing (null: skip it then). A rootfs is untrusted
+ * input: a symlink such as /proc -> /etc would otherwise put the mount on the host's /etc (runc's
+ * CVE-2019-19921), and checking a path before mounting on it leaves a moment for another process
+ * to swap a symlink in (the rootfs is shared with every other container that runs it). So the
+ * kernel resolves the path inside the root (openat2 RESOLVE_IN_ROOT), and the mount goes to
+ * /proc/self/fd/N: the very object it resolved. Returns false when a missing path was skipped.
  */
-function inside(root: string, path: string, kind: 'directory' | 'file' | 'none'): string {
-  const full = `${root}${path}`;
-  mkdirSync(dirname(full), { recursive: true });
-  if (kind === 'directory') mkdirSync(full, { recursive: true });
-  if (kind === 'file') closeSync(openSync(full, 'a'));
-  const resolved = kind === 'none' ? `${realpathSync(dirname(full))}/${path.split('/').pop()}` : realpathSync(full);
-  if (resolved !== root && !resolved.startsWith(`${root}/`)) {
-    throw new RuntimeError(
-      `refusing to mount on ${path}: in this rootfs it resolves to ${resolved}, outside the rootfs`,
-    );
+function at(root: number, path: string, kind: 'directory' | 'file' | null, use: (target: string) => void): boolean {
+  let fd = openIfThere(root, path);
+  if (fd === null) {
+    if (kind === null) return false;
+    // A new file with O_EXCL: never through a symlink planted meanwhile.
+    create(root, path, kind === 'directory' ? makeDirectory : createFile);
+    fd = openInRoot(root, path);
   }
-  return resolved;
+  try {
+    use(`/proc/self/fd/${fd}`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
-/** Like inside(), for paths only the kernel makes (in /proc): absent ones are skipped. */
-function existing(root: string, path: string): string | null {
-  try {
-    lstatSync(`${root}${path}`);
-  } catch {
-    return null;
+/** Makes `path` with `make` (and its missing parents as directories), in a parent resolved inside the root. */
+function create(root: number, path: string, make: (created: string) => void): void {
+  const parentPath = dirname(path);
+  let parent = openIfThere(root, parentPath);
+  if (parent === null) {
+    create(root, parentPath, makeDirectory);
+    parent = openInRoot(root, parentPath);
   }
-  return `${root}${path}`;
+  try {
+    make(`/proc/self/fd/${parent}/${basename(path)}`);
+  } catch (error) {
+    throw new RuntimeError(`cannot make ${path} in the rootfs: ${(error as Error).message}`, undefined, {
+      cause: error,
+    });
+  } finally {
+    closeSync(parent);
+  }
+}
+
+function openIfThere(root: number, path: string): number | null {
+  try {
+    return openInRoot(root, path);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return null;
+    throw error;
+  }
 }
 // #endregion inside

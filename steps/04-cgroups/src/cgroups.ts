@@ -6,12 +6,12 @@
  * execs the command, and the directory removed when the container is gone. Container side: a cgroup
  * namespace, unshared after the move, so /proc/self/cgroup inside shows `/`.
  */
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defineFeature, RuntimeError } from '@ctr/runtime';
-import { CLONE_NEWCGROUP } from '@ctr/syscalls';
+import { type ContainerSpec, defineFeature, type FlagValues, flag, RuntimeError, readFileOr } from '@ctr/runtime';
+import { CLONE_NEWCGROUP, makeDirectory, removeDirectory, writeKernelFile } from '@ctr/syscalls';
 import { CONTROLLERS, type Hierarchy, type Joined, type Layout, readLayout } from './layout.js';
 import {
   type Controller,
@@ -46,56 +46,62 @@ export function containerDir(hierarchy: Hierarchy, id: string): string {
 }
 // #endregion container-dir
 
-export const cgroups = defineFeature<CgroupConfig>({
+export const CGROUP_FLAGS = {
+  memory: flag('--memory <size>', 'memory limit, swap included: 100m, 1g, or bytes'),
+  pidsLimit: flag('--pids-limit <n>', 'most processes and threads at once'),
+  cpus: flag('--cpus <n>', 'CPU time, in CPUs: 0.5 is half of one CPU'),
+};
+
+// #region configure
+/** Trace: `host 04 cgroups.configure`, no system call: the limits are checked, the layout read. */
+export function configureCgroups(flags: FlagValues<typeof CGROUP_FLAGS>, spec: ContainerSpec): CgroupConfig {
+  const limits: Limits = {};
+  if (flags.memory !== undefined) limits.memory = parseMemory(flags.memory);
+  if (flags.pidsLimit !== undefined) limits.pids = parsePidsLimit(flags.pidsLimit);
+  if (flags.cpus !== undefined) limits.cpus = parseCpus(flags.cpus, availableParallelism());
+  const layout = readLayout();
+  const wanted: Record<keyof Limits, Controller> = { memory: 'memory', pids: 'pids', cpus: 'cpu' };
+  for (const [limit, controller] of Object.entries(wanted) as [keyof Limits, Controller][]) {
+    if (limits[limit] !== undefined && !layout[controller]) {
+      throw new RuntimeError(
+        `the ${controller} controller is not available on this machine (neither a v1 hierarchy nor in cgroup2's cgroup.controllers), so --${limit === 'pids' ? 'pids-limit' : limit} cannot be enforced`,
+      );
+    }
+  }
+  const dirs: CgroupConfig['dirs'] = {};
+  for (const controller of CONTROLLERS) {
+    const hierarchy = layout[controller];
+    if (hierarchy) dirs[controller] = containerDir(hierarchy, spec.id);
+  }
+  return { limits, dirs, layout };
+}
+// #endregion configure
+
+export const cgroups = defineFeature({
   name: 'cgroups',
+  flags: CGROUP_FLAGS,
+  configure: configureCgroups,
   namespaces: () => CLONE_NEWCGROUP,
-  flags(command) {
-    command
-      .option('--memory <size>', 'memory limit, swap included: 100m, 1g, or bytes')
-      .option('--pids-limit <n>', 'most processes and threads at once')
-      .option('--cpus <n>', 'CPU time, in CPUs: 0.5 is half of one CPU');
-  },
-  // #region configure
-  configure(flags, spec) {
-    const limits: Limits = {};
-    if (flags.memory !== undefined) limits.memory = parseMemory(flags.memory as string);
-    if (flags.pidsLimit !== undefined) limits.pids = parsePidsLimit(flags.pidsLimit as string);
-    if (flags.cpus !== undefined) limits.cpus = parseCpus(flags.cpus as string, availableParallelism());
-    const layout = readLayout();
-    const wanted: Record<keyof Limits, Controller> = { memory: 'memory', pids: 'pids', cpus: 'cpu' };
-    for (const [flag, controller] of Object.entries(wanted) as [keyof Limits, Controller][]) {
-      if (limits[flag] !== undefined && !layout[controller]) {
-        throw new RuntimeError(
-          `the ${controller} controller is not available on this machine (neither a v1 hierarchy nor in cgroup2's cgroup.controllers), so --${flag === 'pids' ? 'pids-limit' : flag} cannot be enforced`,
-        );
-      }
-    }
-    const dirs: CgroupConfig['dirs'] = {};
-    // Without root there is nowhere to make a cgroup (rootless, step 07): nothing asked, nothing made.
-    if (Object.keys(limits).length === 0 && process.getuid?.() !== 0) return { limits, dirs, layout };
-    for (const controller of CONTROLLERS) {
-      const hierarchy = layout[controller];
-      if (hierarchy) dirs[controller] = containerDir(hierarchy, spec.id);
-    }
-    return { limits, dirs, layout };
-  },
-  // #endregion configure
   // #region create
+  // Trace: `host 04 cgroups.create`, while the init starts: mkdir of the container's cgroups.
   create({ dirs, layout }, _spec, cleanup) {
     const unique = [...new Set(Object.values(dirs))];
+    if (unique.length === 0) return; // no cgroup of its own (step 07 without root): nothing to enable
     enableV2Controllers(layout);
     for (const dir of unique) {
-      mkdirSync(dir, { recursive: true });
+      makeDirectory(dir);
       cleanup.defer(`remove the cgroup ${dir}`, () => removeCgroup(dir));
     }
   },
   // #endregion create
   // #region join-and-limit
+  // Trace: `host 04 cgroups.spawned`, the init waiting for its spec: write its pid to cgroup.procs.
   spawned({ dirs }, pid) {
     // The init waits for its spec: moved now, before it unshares its cgroup namespace, the
     // namespace's root is the container's cgroup. Its children will inherit the cgroup.
     for (const dir of new Set(Object.values(dirs))) writeCgroupFile(join(dir, 'cgroup.procs'), String(pid));
   },
+  // Trace: `host 04 cgroups.attach`, right before `go`: the limit files.
   attach({ limits, dirs, layout }) {
     // The limits take effect now, right before the init is told to go on and exec the command:
     // the command never runs without them. Not earlier, because the init is a Node process with
@@ -107,6 +113,7 @@ export const cgroups = defineFeature<CgroupConfig>({
   },
   // #endregion join-and-limit
   // #region oom
+  // Trace: `host 04 cgroups.exited`: the OOM counter is read before the cgroup is removed.
   exited({ dirs, layout, limits }, _spec, log) {
     const memory = layout.memory;
     if (!memory || !dirs.memory) return;
@@ -128,7 +135,7 @@ function enableV2Controllers(layout: Layout): void {
   const v2 = (['memory', 'pids', 'cpu'] as const).filter((c) => layout[c]?.version === 2);
   const mountPoint = v2.length > 0 ? layout[v2[0] as Controller]?.mountPoint : undefined;
   if (!mountPoint) return;
-  mkdirSync(join(mountPoint, PARENT), { recursive: true });
+  makeDirectory(join(mountPoint, PARENT));
   for (const dir of [mountPoint, join(mountPoint, PARENT)]) {
     writeCgroupFile(join(dir, 'cgroup.subtree_control'), v2.map((c) => `+${c}`).join(' '));
   }
@@ -137,8 +144,7 @@ function enableV2Controllers(layout: Layout): void {
 
 function writeCgroupFile(path: string, value: string, optional = false): void {
   try {
-    // r+: no O_CREAT. A cgroup directory cannot create files, so with it a missing file is EACCES.
-    writeFileSync(path, value, { flag: 'r+' });
+    writeKernelFile(path, value);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (optional && code === 'ENOENT') return;
@@ -151,14 +157,10 @@ function writeCgroupFile(path: string, value: string, optional = false): void {
 }
 
 function readCounter(path: string, key: string): number {
-  try {
-    const line = readFileSync(path, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith(`${key} `));
-    return Number(line?.split(' ')[1] ?? 0);
-  } catch {
-    return 0;
-  }
+  const line = readFileOr(path, '')
+    .split('\n')
+    .find((l) => l.startsWith(`${key} `));
+  return Number(line?.split(' ')[1] ?? 0);
 }
 
 // #region remove
@@ -184,7 +186,7 @@ async function removeCgroup(dir: string): Promise<void> {
     }
     if (tasks.length === 0) {
       try {
-        rmdirSync(dir);
+        removeDirectory(dir);
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EBUSY') throw error;

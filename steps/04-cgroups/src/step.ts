@@ -2,7 +2,7 @@ import { step03 } from '@ctr/03';
 import { defineStep } from '@ctr/runtime';
 import { cgroups } from './cgroups.js';
 
-export { cgroups } from './cgroups.js';
+export { cgroups, configureCgroups } from './cgroups.js';
 
 export const step04 = defineStep({
   id: '04',

@@ -4,11 +4,10 @@
  * (`ip link`, `nft list table ip ctr`). A netlink library would save a few milliseconds of
  * process start-up and hide exactly what this step is about.
  */
-import { spawnSync } from 'node:child_process';
-import { onPath, RuntimeError } from '@ctr/runtime';
+import { hostCommand, onPath, RuntimeError } from '@ctr/runtime';
 
 export function run(command: string, args: readonly string[], input?: string): string {
-  const result = spawnSync(command, args, { input, encoding: 'utf8' });
+  const result = hostCommand(command, args, input);
   if (result.error) throw new RuntimeError(`cannot run ${command}: ${result.error.message}`);
   if (result.status !== 0) {
     // nft prints its error, then the offending line, then a line of ^^^ under it: keep the error.

@@ -7,8 +7,7 @@
  */
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-
-export const STATE_DIR = process.env.CTR_STATE_DIR ?? '/run/ctr';
+import { STATE_DIR } from '@ctr/runtime';
 
 export interface Lease {
   file: string;

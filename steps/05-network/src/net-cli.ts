@@ -5,11 +5,11 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, onPath } from '@ctr/runtime';
+import { isAlive, onPath, STATE_DIR } from '@ctr/runtime';
 import { formatSubnet } from './addresses.js';
 import { BRIDGE, bridgeSubnet, NFT_TABLE, removeShared, removeStaleRules } from './bridge.js';
 import { run } from './host-commands.js';
-import { listLeases, STATE_DIR } from './leases.js';
+import { listLeases } from './leases.js';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);

@@ -7,12 +7,20 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collect, defineFeature, RuntimeError, UsageError } from '@ctr/runtime';
+import {
+  containerStateDir,
+  defineFeature,
+  type FlagValues,
+  flag,
+  RuntimeError,
+  repeatable,
+  UsageError,
+} from '@ctr/runtime';
 import { bringLoopbackUp, CLONE_NEWNET } from '@ctr/syscalls';
 import { containerAddresses, formatIp, formatSubnet, gatewayOf, macOf, parseIp, parseSubnet } from './addresses.js';
 import { BRIDGE, ensureBridge, NFT_TABLE, ruleComment } from './bridge.js';
 import { ipInside, requireTools, run } from './host-commands.js';
-import { STATE_DIR, tryLease } from './leases.js';
+import { tryLease } from './leases.js';
 import { type PublishedPort, parsePublish } from './ports.js';
 
 export const MODES = ['bridge', 'none', 'host'] as const;
@@ -29,32 +37,35 @@ export interface NetworkConfig {
 /** The host end of the container's veth pair: IFNAMSIZ allows 15 characters. */
 export const vethName = (id: string): string => `vctr${id.slice(0, 8)}`;
 
-export const network = defineFeature<NetworkConfig>({
+export const NETWORK_FLAGS = {
+  net: flag('--net <mode>', 'network: bridge (own address, NAT to the outside), none (only lo) or host', 'bridge'),
+  publish: repeatable(
+    '-p, --publish <host:container>',
+    'publish a container port on the host, e.g. 8080:80 or 5353:53/udp',
+  ),
+};
+
+// #region configure
+/** Trace: `host 05 net.configure`, no system call: the mode and ports are checked, the tools looked up. */
+export function configureNetwork({ net, publish }: FlagValues<typeof NETWORK_FLAGS>): NetworkConfig {
+  const mode = MODES.find((known) => known === net);
+  if (!mode) throw new UsageError(`--net "${net}" is not a network mode: use bridge, none or host`);
+  const ports = publish.map(parsePublish);
+  if (ports.length > 0 && mode !== 'bridge') {
+    throw new UsageError(`-p publishes ports through the bridge: it needs --net bridge, not --net ${mode}`);
+  }
+  if (mode === 'bridge') requireTools(mode, ['ip', 'nsenter', 'nft']);
+  return { mode, publish: ports, address: null, subnet: null };
+}
+// #endregion configure
+
+export const network = defineFeature({
   name: 'net',
+  flags: NETWORK_FLAGS,
+  configure: configureNetwork,
   namespaces: (config) => (config.mode === 'host' ? 0 : CLONE_NEWNET),
-  flags(command) {
-    command
-      .option('--net <mode>', 'network: bridge (own address, NAT to the outside), none (only lo) or host', 'bridge')
-      .option(
-        '-p, --publish <host:container>',
-        'publish a container port on the host, e.g. 8080:80 or 5353:53/udp',
-        collect,
-        [],
-      );
-  },
-  // #region configure
-  configure(flags) {
-    const mode = flags.net as Mode;
-    if (!MODES.includes(mode)) throw new UsageError(`--net "${mode}" is not a network mode: use bridge, none or host`);
-    const publish = (flags.publish as string[]).map(parsePublish);
-    if (publish.length > 0 && mode !== 'bridge') {
-      throw new UsageError(`-p publishes ports through the bridge: it needs --net bridge, not --net ${mode}`);
-    }
-    if (mode === 'bridge') requireTools(mode, ['ip', 'nsenter', 'nft']);
-    return { mode, publish, address: null, subnet: null };
-  },
-  // #endregion configure
   // #region create
+  // Trace: `host 05 net.create`, while the init starts: the bridge and NAT table (once), an address.
   create(config, spec, cleanup) {
     if (config.mode !== 'bridge') return;
     const subnet = ensureBridge();
@@ -71,23 +82,22 @@ export const network = defineFeature<NetworkConfig>({
     config.address = lease.address;
     config.subnet = formatSubnet(subnet);
 
-    const dir = join(STATE_DIR, 'containers', spec.id);
+    const dir = containerStateDir(spec.id);
     mkdirSync(dir, { recursive: true });
     cleanup.defer(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'owner'), String(process.pid)); // for `pnpm clean` after a killed runtime
-    const hostname = (spec.features.uts as { hostname?: string } | undefined)?.hostname;
     writeFileSync(join(dir, 'resolv.conf'), containerResolvConf(hostResolvConf()));
     writeFileSync(
       join(dir, 'hosts'),
-      `127.0.0.1\tlocalhost\n::1\tlocalhost\n${lease.address}\t${hostname ?? spec.id}\n`,
+      `127.0.0.1\tlocalhost\n::1\tlocalhost\n${lease.address}\t${spec.hostname ?? spec.id}\n`,
     );
-    spec.binds.push(
-      { source: join(dir, 'resolv.conf'), target: '/etc/resolv.conf', readonly: true },
-      { source: join(dir, 'hosts'), target: '/etc/hosts', readonly: true },
-    );
+    // Stated for step 03's mount namespace, which binds them into the container's /etc.
+    spec.etcFiles['resolv.conf'] = join(dir, 'resolv.conf');
+    spec.etcFiles.hosts = join(dir, 'hosts');
   },
   // #endregion create
   // #region attach
+  // Trace: `host 05 net.attach`, the init in its new network namespace: the veth, the ports.
   attach(config, pid, spec, cleanup) {
     if (config.mode !== 'bridge') return;
     const subnet = parseSubnet(config.subnet as string);
@@ -130,6 +140,7 @@ export const network = defineFeature<NetworkConfig>({
     }
   },
   // #endregion attach
+  // Trace: `init 05 net.setup`: lo up, inside.
   setup(config) {
     setupLoopback(config);
   },

@@ -17,19 +17,13 @@ import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import {
   commandFailure,
+  FORWARDED_SIGNALS,
   handOverStdioOnly,
   INIT_CHANNEL_FD,
-  PASSED_SIGNALS,
   RuntimeError,
   resolveCommand,
-  STOP_SIGNALS,
 } from '@ctr/runtime';
 import { isatty, kill, posixSpawn, shellExitCode, WNOHANG, waitpid } from '@ctr/syscalls';
-
-// #region forwarded-signals
-/** What the runtime on the host forwards to the init; all of it goes on to the command. */
-export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [...STOP_SIGNALS, ...PASSED_SIGNALS];
-// #endregion forwarded-signals
 
 // #region run-as-init
 export function runAsInit(args: readonly string[], env: readonly string[]): void {
@@ -38,6 +32,7 @@ export function runAsInit(args: readonly string[], env: readonly string[]): void
 
   // Listening before the command exists: an exit cannot happen before there is a listener.
   process.on('SIGCHLD', () => reapAll());
+  // What the runtime on the host forwards to the init (FORWARDED_SIGNALS): all of it goes on.
   for (const signal of FORWARDED_SIGNALS) {
     process.on(signal, () => {
       if (command > 0) kill(command, constants.signals[signal]);

@@ -5,7 +5,9 @@
  * always runs several threads; Node also cannot fork (V8 marks its heap MADV_DONTFORK). runc has
  * the same problem with Go and solves it the same way, with a small C stage (nsexec.c).
  *
- *   nsexec PROGRAM [ARGS...]        fd 4: a socket to the runtime
+ *   nsexec --forward=15,2,1,... PROGRAM [ARGS...]     fd 4: a socket to the runtime
+ *
+ *   --forward   the signals to pass on to the init (the runtime's own list, signals.ts)
  *
  *   1. unshare(CLONE_NEWUSER)                       -> runtime: "U\n"  (or "E<errno> <call>\n")
  *   2. wait until the runtime wrote uid_map/gid_map <- runtime: "M"
@@ -18,9 +20,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +35,31 @@
 #define RUNTIME_FD 4
 
 static pid_t init_pid;
+static int trace_fd = -1;
+
+/* CTR_TRACE (shared/syscalls/src/trace.ts): one line a call, in the runtime's format, one write each. */
+static void trace(const char *format, ...) {
+  if (trace_fd < 0) return;
+  char text[512];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  dprintf(trace_fd, "%-7s %-22s %s\n", "helper", "07 user.nsexec", text);
+}
+
+static void open_trace(void) {
+  const char *setting = getenv("CTR_TRACE");
+  if (!setting || !*setting || strcmp(setting, "0") == 0) return;
+  if (strcmp(setting, "1") == 0 || strcmp(setting, "stderr") == 0) trace_fd = 2;
+  else trace_fd = open(setting, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
 
 /* Before the runtime has the init's pid, failures go to it over the socket, to be explained. */
 static void fail(const char *call) {
-  dprintf(RUNTIME_FD, "E%d %s\n", errno, call);
+  int saved = errno;
+  trace("%s = -1 %s", call, strerror(saved));
+  dprintf(RUNTIME_FD, "E%d %s\n", saved, call);
   _exit(125);
 }
 
@@ -43,45 +68,57 @@ static void pass_on(int sig) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: nsexec PROGRAM [ARGS...] (started by the runtime of step 07)\n");
+  if (argc < 3 || strncmp(argv[1], "--forward=", 10) != 0) {
+    fprintf(stderr, "usage: nsexec --forward=SIGNALS PROGRAM [ARGS...] (started by the runtime of step 07)\n");
     return 125;
   }
+  open_trace();
   /* If the runtime dies, so does this process; the init, whose parent this is, follows by its own. */
   pid_t runtime = getppid();
   prctl(PR_SET_PDEATHSIG, SIGKILL);
 
   // #region enter
   if (unshare(CLONE_NEWUSER) < 0) fail("unshare(CLONE_NEWUSER)");
+  trace("unshare(CLONE_NEWUSER) = 0");
   if (dprintf(RUNTIME_FD, "U\n") < 0) _exit(125);
+  trace("send U: the user namespace exists, waiting for its id maps");
   char byte;
   if (read(RUNTIME_FD, &byte, 1) != 1 || byte != 'M') _exit(125);
+  trace("recv M: the maps are written");
 
   if (setresgid(0, 0, 0) < 0) fail("setresgid(0, 0, 0)");
+  trace("setresgid(0, 0, 0) = 0");
   /* Host groups (gid 0 under sudo) must not follow us in; a rootless map denies setgroups (EPERM). */
   if (setgroups(0, NULL) < 0 && errno != EPERM) fail("setgroups(0, NULL)");
   if (setresuid(0, 0, 0) < 0) fail("setresuid(0, 0, 0)");
+  trace("setresuid(0, 0, 0) = 0");
   /* Changing the effective ids cleared the parent-death signal (man 2 prctl): set it again, and
    * make sure the runtime did not die in between, which would have gone unnoticed. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != runtime) _exit(125);
   if (unshare(CLONE_NEWPID) < 0) fail("unshare(CLONE_NEWPID)");
+  trace("unshare(CLONE_NEWPID) = 0");
   // #endregion enter
 
   // #region start-init
   /* Handlers before fork, so no signal falls between; the child's exec resets them. */
   struct sigaction action = {.sa_handler = pass_on, .sa_flags = SA_RESTART};
-  int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++) sigaction(forwarded[i], &action, NULL);
+  for (char *next = argv[1] + 10; *next;) {
+    int sig = (int)strtol(next, &next, 10);
+    if (sig > 0) sigaction(sig, &action, NULL);
+    if (*next == ',') next++;
+    else if (*next) break;
+  }
 
   init_pid = fork();
   if (init_pid < 0) fail("fork()");
   if (init_pid == 0) {
     close(RUNTIME_FD);
-    execv(argv[1], argv + 1);
-    fprintf(stderr, "ctr: nsexec: execv(%s): %s\n", argv[1], strerror(errno));
+    execv(argv[2], argv + 2);
+    fprintf(stderr, "ctr: nsexec: execv(%s): %s\n", argv[2], strerror(errno));
     _exit(125);
   }
+  trace("fork() = %d: the init, PID 1 of the new PID namespace", init_pid);
   dprintf(RUNTIME_FD, "%d\n", init_pid);
   close(RUNTIME_FD);
   /* The init channel (fd 3) belongs to the init now: holding it would hide from the runtime the

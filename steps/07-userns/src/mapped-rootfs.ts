@@ -10,27 +10,18 @@
  *  - a copy with every owner shifted by the map's start (uid 0 -> 100000), made once and reused:
  *    where idmapped mounts are refused, and for rootless users, who may not make one.
  */
-import { spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  lchownSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-} from 'node:fs';
+import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { RuntimeError } from '@ctr/runtime';
+import { hostCommand, RuntimeError } from '@ctr/runtime';
 import {
   AT_RECURSIVE,
   close,
+  closeFile,
   idmapMount,
   moveMount,
   OPEN_TREE_CLOEXEC,
   OPEN_TREE_CLONE,
+  openReadOnly,
   openTree,
 } from '@ctr/syscalls';
 
@@ -39,12 +30,12 @@ import {
 export function mountIdmapped(rootfs: string, pid: number, target: string): void {
   mkdirSync(target, { recursive: true });
   const tree = openTree(rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-  const userns = openSync(`/proc/${pid}/ns/user`, 'r');
+  const userns = openReadOnly(`/proc/${pid}/ns/user`);
   try {
     idmapMount(tree, userns);
     moveMount(tree, target);
   } finally {
-    closeSync(userns);
+    closeFile(userns);
     close(tree);
   }
 }
@@ -68,7 +59,7 @@ export function shiftedCopy(
   // cp keeps links, modes and times; a rootless user cannot read root's 0700 directories (skipped).
   // Root keeps every owner, to shift them; a rootless user cannot, and owns the copy instead.
   const owners = shift ? [] : ['--no-preserve=ownership'];
-  const copied = spawnSync('cp', ['-a', ...owners, rootfs, work], { encoding: 'utf8' });
+  const copied = hostCommand('cp', ['-a', ...owners, rootfs, work]);
   if (!existsSync(join(work, 'bin'))) {
     rmSync(work, { recursive: true, force: true });
     throw new RuntimeError(`cannot copy ${rootfs} to ${work}: ${copied.stderr.trim().split('\n')[0]}`);

@@ -1,6 +1,10 @@
 import { pidNamespace } from '@ctr/01';
+import { mountNamespace } from '@ctr/03';
+import { cgroups } from '@ctr/04';
+import { network } from '@ctr/05';
 import { step06 } from '@ctr/06';
 import { defineStep } from '@ctr/runtime';
+import { cgroupsWithoutRoot, mountsInUserNamespace, networkWithoutRoot } from './rootless.js';
 import { userNamespace } from './user-namespace.js';
 
 export { userNamespace } from './user-namespace.js';
@@ -9,8 +13,16 @@ export const step07 = defineStep({
   id: '07',
   title: 'User namespace: root inside, nobody on the host, and rootless mode',
   extends: step06,
-  // The PID namespace must now be made inside the user namespace, by the native helper.
-  replaces: [pidNamespace],
+  // What changes in earlier steps' features (rootless.ts), each in its place in the list:
+  changes: [
+    // The PID namespace must now be made inside the user namespace, by the native helper.
+    [pidNamespace, null],
+    // A new sysfs needs a network namespace of the user namespace's own (--net host has none).
+    [mountNamespace, mountsInUserNamespace],
+    // Without root, no cgroup and no bridge: limits dropped, user-mode networking instead.
+    [cgroups, cgroupsWithoutRoot],
+    [network, networkWithoutRoot],
+  ],
   adds: [userNamespace],
   rootless: true,
 });

@@ -3,15 +3,23 @@
  * whose uid 0 is an unprivileged host uid: capabilities they have count in their own namespaces
  * only, and an escape lands as that uid. Without sudo the same mechanism gives rootless mode.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { defineFeature, onPath, RuntimeError } from '@ctr/runtime';
-import { MNT_DETACH, umount2 } from '@ctr/syscalls';
+import {
+  type Cleanup,
+  containerStateDir,
+  defineFeature,
+  FORWARDED_SIGNALS,
+  hostCommand,
+  onPath,
+  RuntimeError,
+  readFileOr,
+} from '@ctr/runtime';
+import { MNT_DETACH, umount2, writeKernelFile } from '@ctr/syscalls';
 import {
   DEFAULT_RANGE,
   type IdRange,
@@ -27,56 +35,19 @@ import { nsexecBinary } from './native.js';
 
 export interface UsernsConfig {
   rootless: boolean;
-  /** Rootless user-mode networking in place of step 05's bridge, when slirp4netns is installed. */
-  userNetwork: 'slirp4netns' | null;
   uidMap: IdRange[];
   gidMap: IdRange[];
   /** Write the maps through the setuid newuidmap/newgidmap (rootless, with /etc/subuid ranges). */
   viaNewuidmap: boolean;
 }
 
-const readOrNull = (path: string): string | null => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
-};
+const readOrNull = (path: string): string | null => readFileOr(path, null);
 
-export const userNamespace = defineFeature<UsernsConfig>({
+export const userNamespace = defineFeature({
   name: 'user',
-  // #region adjust-flags
-  adjustFlags(flags, log) {
-    if (process.getuid?.() === 0) return flags;
-    // Rootless: what needs the host's privileges is left out, with a notice instead of an error.
-    const adjusted: Record<string, unknown> = { ...flags };
-    for (const limit of ['memory', 'pidsLimit', 'cpus'] as const) {
-      if (adjusted[limit] !== undefined) {
-        log(
-          `notice: rootless: --${limit === 'pidsLimit' ? 'pids-limit' : limit} ignored: cgroup limits need root or a delegated cgroup`,
-        );
-        delete adjusted[limit];
-      }
-    }
-    if (adjusted.net === 'bridge') {
-      // A bridge and NAT need root. slirp4netns gives the container a network of its own in user
-      // mode instead: its own namespace, reached through a tap device that slirp4netns, running as
-      // the user, serves from the host's network stack.
-      adjusted.net = 'none';
-      if (onPath('slirp4netns')) {
-        adjusted.userNetwork = 'slirp4netns';
-        log('notice: rootless: user-mode networking through slirp4netns instead of a bridge (-p is not supported)');
-      } else {
-        log(
-          'notice: rootless: --net none instead of bridge: a bridge needs root; install slirp4netns for user-mode networking',
-        );
-      }
-    }
-    return adjusted;
-  },
-  // #endregion adjust-flags
   // #region configure
-  configure(flags, spec) {
+  // Trace: `host 07 user.configure`: the id maps, and for a rootless user a copy of the rootfs they own.
+  configure(_flags, spec, log): UsernsConfig {
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
     if (uid === 0) {
@@ -87,7 +58,6 @@ export const userNamespace = defineFeature<UsernsConfig>({
       const subgid = subordinateRange(readOrNull('/etc/subgid') ?? '', user, id) ?? DEFAULT_RANGE;
       return {
         rootless: false,
-        userNetwork: null,
         uidMap: rootfulMap(subuid),
         gidMap: rootfulMap(subgid),
         viaNewuidmap: false,
@@ -102,35 +72,23 @@ export const userNamespace = defineFeature<UsernsConfig>({
       const home = process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share');
       // One copy per source rootfs: --rootfs elsewhere gets its own.
       const key = createHash('sha256').update(realpathSync(spec.rootfs)).digest('hex').slice(0, 12);
-      spec.rootfs = shiftedCopy(spec.rootfs, join(home, 'ctr', `rootfs-${key}`), null, (line) =>
-        process.stderr.write(`ctr: ${line}\n`),
-      );
+      spec.rootfs = shiftedCopy(spec.rootfs, join(home, 'ctr', `rootfs-${key}`), null, log);
     }
     return {
       rootless: true,
-      userNetwork: flags.userNetwork === 'slirp4netns' ? 'slirp4netns' : null,
       uidMap: rootlessMap(uid, viaNewuidmap ? subuid : null),
       gidMap: rootlessMap(gid, viaNewuidmap ? subgid : null),
       viaNewuidmap,
     };
   },
   // #endregion configure
-  create(config, spec, cleanup) {
-    if (!config.userNetwork) return;
-    // slirp4netns answers DNS on 10.0.2.3 and forwards it to the host's resolvers.
-    const dir = join(process.env.XDG_RUNTIME_DIR ?? join(homedir(), '.cache'), 'ctr', spec.id);
-    mkdirSync(dir, { recursive: true });
-    cleanup.defer(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, 'resolv.conf'), 'nameserver 10.0.2.3\n');
-    spec.binds.push({ source: join(dir, 'resolv.conf'), target: '/etc/resolv.conf', readonly: true });
-  },
-  async attach(config, pid, _spec, cleanup) {
-    if (config.userNetwork) await startSlirp4netns(pid, cleanup);
-  },
   // #region spawn
+  // Trace: `host 07 user.aroundSpawn`, then the helper's own lines (`helper 07 user.nsexec`).
   aroundSpawn(spawn) {
-    // The init is started through the native helper: it makes the user and PID namespaces.
-    return spawn([nsexecBinary()]);
+    // The init is started through the native helper: it makes the user and PID namespaces, and
+    // passes on to the init the signals the runtime forwards (one list, signals.ts).
+    const forwarded = FORWARDED_SIGNALS.map((name) => constants.signals[name]).join(',');
+    return spawn([nsexecBinary(), `--forward=${forwarded}`]);
   },
   async spawned(config, pid, spec, cleanup, helper) {
     const socket = helper.stdio[4] as Readable & Writable;
@@ -164,14 +122,14 @@ function writeMaps(pid: number, config: UsernsConfig): void {
         ['newuidmap', config.uidMap],
         ['newgidmap', config.gidMap],
       ] as const) {
-        const result = spawnSync(tool, mapArgs(pid, map), { encoding: 'utf8' });
+        const result = hostCommand(tool, mapArgs(pid, map));
         if (result.status !== 0) throw new RuntimeError(`${tool} failed: ${result.stderr.trim()}`);
       }
       return;
     }
-    if (config.rootless) writeFileSync(`/proc/${pid}/setgroups`, 'deny');
-    writeFileSync(`/proc/${pid}/uid_map`, mapText(config.uidMap));
-    writeFileSync(`/proc/${pid}/gid_map`, mapText(config.gidMap));
+    if (config.rootless) writeKernelFile(`/proc/${pid}/setgroups`, 'deny');
+    writeKernelFile(`/proc/${pid}/uid_map`, mapText(config.uidMap));
+    writeKernelFile(`/proc/${pid}/gid_map`, mapText(config.gidMap));
   } catch (error) {
     if (error instanceof RuntimeError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -183,14 +141,8 @@ function writeMaps(pid: number, config: UsernsConfig): void {
 // #endregion write-maps
 
 // #region map-rootfs
-function mapRootfs(
-  rootfs: string,
-  pid: number,
-  id: string,
-  config: UsernsConfig,
-  cleanup: { defer(what: string, undo: () => unknown): void },
-): string {
-  const target = `/run/ctr/containers/${id}/rootfs`;
+function mapRootfs(rootfs: string, pid: number, id: string, config: UsernsConfig, cleanup: Cleanup): string {
+  const target = join(containerStateDir(id), 'rootfs');
   try {
     mountIdmapped(rootfs, pid, target);
     // Who owns it, for `pnpm clean` after a runtime that was killed and could not unmount it.
@@ -217,44 +169,6 @@ function mapRootfs(
   }
 }
 // #endregion map-rootfs
-
-/**
- * slirp4netns joins the container's user and network namespaces, makes tap0 there (10.0.2.100/24,
- * gateway 10.0.2.2) and carries its traffic through sockets of the host's network stack, as the
- * user. It says "1" on its ready fd once tap0 is configured; it is stopped at clean-up.
- */
-async function startSlirp4netns(
-  pid: number,
-  cleanup: { defer(what: string, undo: () => unknown): void },
-): Promise<void> {
-  const slirp = spawn(
-    'slirp4netns',
-    [
-      '--configure',
-      '--mtu=65520',
-      '--disable-host-loopback',
-      `--userns-path=/proc/${pid}/ns/user`,
-      '--ready-fd=3',
-      String(pid),
-      'tap0',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise<void>((resolve) => slirp.once('exit', () => resolve()));
-  cleanup.defer('stop slirp4netns', async () => {
-    slirp.kill();
-    await exited;
-  });
-  let stderr = '';
-  slirp.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const ready = await Promise.race([
-    new Promise<boolean>((resolve) => slirp.stdio[3]?.once('data', () => resolve(true))),
-    exited.then(() => false),
-  ]);
-  if (!ready) throw new RuntimeError(`slirp4netns failed: ${stderr.trim().split('\n').pop() ?? 'it exited'}`);
-}
 
 function refusal(message: string | null): RuntimeError {
   const errno = message?.match(/^E(\d+) (.*)$/);

@@ -1,17 +1,47 @@
 /**
- * The command line that starts the init. Compiled JavaScript runs as it is. TypeScript run through
- * tsx (`node --import tsx`, the student's path) is first bundled into one plain JavaScript file
- * with esbuild, and the init runs that: tsx in the init would add a loader thread (pids.max counts
- * threads), tens of megabytes (counted by --memory once the init is born in the cgroup, step 07),
- * a second of start-up on a cold cache, and an esbuild process inside the container.
+ * Start-up speed, and nothing else: a student never needs to read this file. The runtime works
+ * the same without it, only slower (docs/benchmarks.md, "Where the time goes").
  *
- * The bundle is rebuilt only when one of its source files changed (sizes and times are compared),
- * so an edited step takes effect on the next start.
+ *  1. The init is started early, by the entry point, before the CLI is loaded and the flags are
+ *     parsed (startInitEarly): its Node.js start-up overlaps the host's. `start` takes it over.
+ *  2. The init runs a bundle, not TypeScript (initProgram). Compiled JavaScript runs as it is.
+ *     TypeScript run through tsx (`node --import tsx`, the student's path) is first bundled into
+ *     one plain JavaScript file with esbuild, and the init runs that: tsx in the init would add a
+ *     loader thread (pids.max counts threads), tens of megabytes (counted by --memory once the
+ *     init is born in the cgroup, step 07), a second of start-up on a cold cache, and an esbuild
+ *     process inside the container. The bundle is rebuilt only when one of its source files
+ *     changed (sizes and times are compared), so an edited step takes effect on the next start.
  */
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Step } from './feature.js';
+
+// #region early-init
+/**
+ * The init's start-up, a second Node.js, is the longest wait of a start. It begins here, while
+ * the entry point loads its CLI and parses the flags (~10 ms); `start` takes the init over, and
+ * whatever does not start a container (--help, a usage error) stops it.
+ *
+ * Only a guess, good for the common case: `start` that will not stop at --help, run by root (or a
+ * step that runs rootless). A wrong guess costs a little time, never correctness: an init started
+ * for nothing is stopped, and `start` spawns one itself when none was started here (and reports
+ * why, if it cannot).
+ */
+export async function startInitEarly(step: Step, argv: readonly string[]): Promise<ChildProcess | null> {
+  const asksForHelp = argv.includes('-h') || argv.includes('--help');
+  if (argv[2] !== 'start' || asksForHelp || (process.getuid?.() !== 0 && !step.rootless)) return null;
+  try {
+    const { spawnInit } = await import('./spawn.js');
+    const init = await spawnInit(step, argv[1] as string);
+    if (init.pid !== undefined) return init;
+    init.once('error', () => {}); // spawn() failed; the error event would otherwise crash us
+  } catch {}
+  return null;
+}
+// #endregion early-init
 
 /** In the checkout; for a rootless user who may not write there (step 07), in ~/.cache. */
 const CACHES = [

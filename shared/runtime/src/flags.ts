@@ -1,0 +1,58 @@
+/**
+ * A feature's docker-style flags, declared with the type their values have in its `configure`:
+ *
+ *   flags: {
+ *     hostname: flag('--hostname <name>', "the container's hostname (default: its id)"),
+ *     volume: repeatable('-v, --volume <host:container[:ro]>', 'bind a host directory ...'),
+ *   },
+ *   configure({ hostname, volume }) { ... }     // hostname: string | undefined; volume: string[]
+ *
+ * commander parses them; each feature gets back only its own, under the names it declared.
+ */
+import { type Command, Option } from 'commander';
+
+/** One flag of `start`. `T` is the type of its value in `configure`. */
+export interface FlagSpec<T> {
+  readonly flags: string;
+  readonly description: string;
+  readonly defaultValue?: string;
+  readonly repeatable?: boolean;
+  /** Carries `T` for the type checker; never set. */
+  readonly valueType?: T;
+}
+
+export type FlagTable = Readonly<Record<string, FlagSpec<unknown>>>;
+
+/** The values a feature's `configure` receives for its flag table. */
+export type FlagValues<T extends FlagTable> = { readonly [K in keyof T]: T[K] extends FlagSpec<infer V> ? V : never };
+
+/** A flag with a value; `undefined` when not given, unless it has a default. */
+export function flag(flags: string, description: string): FlagSpec<string | undefined>;
+export function flag(flags: string, description: string, defaultValue: string): FlagSpec<string>;
+export function flag(flags: string, description: string, defaultValue?: string): FlagSpec<string | undefined> {
+  return defaultValue === undefined ? { flags, description } : { flags, description, defaultValue };
+}
+
+/** A flag that may be given again and again (`-e A=1 -e B=2`): every value, in order. */
+export function repeatable(flags: string, description: string): FlagSpec<string[]> {
+  return { flags, description, repeatable: true };
+}
+
+/** commander's accumulator for a repeatable option. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Adds the flags to `command`; returns how to read their values back once it has parsed. */
+export function addFlags<T extends FlagTable>(
+  command: Command,
+  table: T,
+): (parsed: Record<string, unknown>) => FlagValues<T> {
+  const attributes = Object.entries(table).map(([key, spec]) => {
+    const option = new Option(spec.flags, spec.description);
+    if (spec.repeatable) option.argParser(collect).default([]);
+    else if (spec.defaultValue !== undefined) option.default(spec.defaultValue);
+    command.addOption(option);
+    return [key, option.attributeName()] as const;
+  });
+  return (parsed) =>
+    Object.fromEntries(attributes.map(([key, attribute]) => [key, parsed[attribute]])) as FlagValues<T>;
+}
