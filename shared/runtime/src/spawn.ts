@@ -2,8 +2,8 @@
  * Starting the init: this same program, re-executed as `<entry> init`, wrapped by the features
  * that must hold from its birth (step 01's PID namespace, step 07's user namespace).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { trace, traceSettingForChildren } from '@ctr/syscalls';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { trace, traceForChild } from '@ctr/syscalls';
 import { initProgram } from './fast-start.js';
 import type { Step } from './feature.js';
 import { asHook, asRuntime } from './hooks.js';
@@ -15,9 +15,10 @@ import { INIT_COMMAND } from './init.js';
  * also acts on some variables at start: NODE_OPTIONS could load code into the init, and
  * NODE_EXTRA_CA_CERTS makes it read and parse a certificate bundle (~50 ms on the benchmark
  * machine) that an init never uses. The command's environment travels in the spec. CTR_TRACE is
- * the one exception, when it is set: the init and the helper write to the same trace.
+ * the one exception, when it is set: the init and the helper write to the same trace, through a
+ * descriptor of the host's.
  */
-const INIT_ENV: NodeJS.ProcessEnv = { ...traceSettingForChildren() };
+const INIT_ENV: NodeJS.ProcessEnv = {};
 
 // #region spawn-init
 export async function spawnInit(step: Step, entry: string): Promise<ChildProcess> {
@@ -27,11 +28,13 @@ export async function spawnInit(step: Step, entry: string): Promise<ChildProcess
     const [program, ...args] = [...through, ...init] as [string, ...string[]];
     // A program the init is started through (step 07) gets a socket of its own as fd 4.
     const helperSocket = through.length > 0 ? (['pipe'] as const) : [];
+    const stdio: StdioOptions = ['inherit', 'inherit', 'inherit', 'pipe', ...helperSocket];
+    const traced = traceForChild(stdio.length);
+    if (traced.fd !== null) stdio.push(traced.fd);
     return asRuntime('spawn', () => {
-      const stdio = ['inherit', 'inherit', 'inherit', 'pipe', ...helperSocket] as const;
       // Traced before the spawn: the new process may write its own lines at once.
       trace(`$ ${[program, ...args].join(' ')} &`);
-      return spawn(program, args, { stdio: [...stdio], env: INIT_ENV });
+      return spawn(program, args, { stdio, env: { ...INIT_ENV, ...traced.env } });
     });
   };
   // Each feature's aroundSpawn wraps the ones before it: step 01's PID namespace is innermost.

@@ -15,8 +15,7 @@
  * the host commands it runs (ip, nft...). Not Node.js's own I/O (loading modules, the event
  * loop): `strace -f` shows those.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { openSync, writeSync } from 'node:fs';
 
 export type Role = 'host' | 'init' | 'helper';
 
@@ -27,10 +26,17 @@ export interface TraceContext {
   hook: string;
 }
 
+/**
+ * `1` or `stderr`; a path, which the host opens; or `fd:N`, how the host hands its open file to
+ * the processes it starts: the init may run as a uid that could not open the file itself (step
+ * 07 maps root to an unprivileged host uid), and an inherited descriptor writes as its opener.
+ */
 const setting = process.env.CTR_TRACE;
 let fd: number | null = null;
 if (setting && setting !== '0') {
-  fd = setting === '1' || setting === 'stderr' ? 2 : openSync(setting, 'a');
+  if (setting === '1' || setting === 'stderr') fd = 2;
+  else if (setting.startsWith('fd:')) fd = Number(setting.slice(3));
+  else fd = openSync(setting, 'a');
 }
 
 let role: Role = 'host';
@@ -40,12 +46,14 @@ let context: TraceContext = { step: '--', feature: 'runtime', hook: 'start' };
 export const tracing = (): boolean => fd !== null;
 
 /**
- * The value for the environment of a process the runtime starts (the init, the helper), which
- * otherwise gets an empty one: an absolute path, so that it means the same file from anywhere.
+ * What a process the runtime starts (the init, the helper) needs to write to the same trace: the
+ * descriptor to hand it (null for stderr, which it has anyway), to be placed at `index` of its
+ * descriptors, and the environment that tells it so. Its environment is otherwise empty.
  */
-export function traceSettingForChildren(): Record<string, string> {
-  if (!setting || setting === '0') return {};
-  return { CTR_TRACE: setting === '1' || setting === 'stderr' || isAbsolute(setting) ? setting : resolve(setting) };
+export function traceForChild(index: number): { fd: number | null; env: Record<string, string> } {
+  if (fd === null) return { fd: null, env: {} };
+  if (fd === 2) return { fd: null, env: { CTR_TRACE: '1' } };
+  return { fd, env: { CTR_TRACE: `fd:${index}` } };
 }
 
 /** Which process this is; its own part is named after it (`runtime.init`). */
@@ -87,10 +95,4 @@ export function trace(text: string): void {
   } catch {
     // A trace that cannot be written (stderr closed) must not change what the runtime does.
   }
-}
-
-/** Stops tracing in this process, closing the file: before an exec, the fd must not leak. */
-export function closeTrace(): void {
-  if (fd !== null && fd !== 2) closeSync(fd);
-  fd = null;
 }

@@ -40,7 +40,7 @@ import type { MountStep } from './mount-plan.js';
 // #region enter
 export function enterRootfs(rootfs: string, plan: readonly MountStep[]): void {
   mount(null, '/', null, MS_REC | MS_PRIVATE);
-  const root = realpathSync(rootfs);
+  const root = reachable(rootfs);
   mount(root, root, null, MS_BIND | MS_REC);
   const rootFd = openReadOnly(root);
   try {
@@ -58,6 +58,18 @@ export function enterRootfs(rootfs: string, plan: readonly MountStep[]): void {
   chdir('/');
 }
 // #endregion enter
+
+/** The rootfs's real path, or why the init cannot reach it. */
+function reachable(rootfs: string): string {
+  try {
+    return realpathSync(rootfs);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new RuntimeError(
+      `cannot reach the rootfs ${rootfs} from the container's init (${code}): every directory above it must be searchable by the init's uid (chmod o+x)`,
+    );
+  }
+}
 
 // #region apply
 function applyMountStep(root: number, step: MountStep): void {

@@ -20,7 +20,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
@@ -51,8 +50,10 @@ static void trace(const char *format, ...) {
 static void open_trace(void) {
   const char *setting = getenv("CTR_TRACE");
   if (!setting || !*setting || strcmp(setting, "0") == 0) return;
+  /* The runtime hands its open trace file over as a descriptor ("fd:N"), which the init inherits
+   * from us too: it will run as a mapped uid that could not open the file itself. */
   if (strcmp(setting, "1") == 0 || strcmp(setting, "stderr") == 0) trace_fd = 2;
-  else trace_fd = open(setting, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  else if (strncmp(setting, "fd:", 3) == 0) trace_fd = atoi(setting + 3);
 }
 
 /* Before the runtime has the init's pid, failures go to it over the socket, to be explained. */

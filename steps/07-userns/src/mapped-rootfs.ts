@@ -10,7 +10,7 @@
  *  - a copy with every owner shifted by the map's start (uid 0 -> 100000), made once and reused:
  *    where idmapped mounts are refused, and for rootless users, who may not make one.
  */
-import { existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hostCommand, RuntimeError } from '@ctr/runtime';
 import {
@@ -28,7 +28,12 @@ import {
 // #region idmapped
 /** Mounts `rootfs` at `target`, owners seen through the user namespace of process `pid`. */
 export function mountIdmapped(rootfs: string, pid: number, target: string): void {
-  mkdirSync(target, { recursive: true });
+  const first = mkdirSync(target, { recursive: true });
+  // Searchable by the container's root, an unprivileged host uid, whatever the umask made them.
+  for (let dir = target; first !== undefined; dir = dirname(dir)) {
+    chmodSync(dir, 0o755);
+    if (dir === first) break;
+  }
   const tree = openTree(rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
   const userns = openReadOnly(`/proc/${pid}/ns/user`);
   try {

@@ -1,9 +1,18 @@
 /** What step 07 promises: root inside is an unprivileged uid outside; rootless mode works. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONTRACT, containerPid1, REFERENCE, run, startContainer, startTestHost } from '@ctr/testkit';
+import {
+  CONTRACT,
+  containerPid1,
+  hostMountPoints,
+  REFERENCE,
+  REPO,
+  run,
+  startContainer,
+  startTestHost,
+} from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const onPath = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
@@ -85,6 +94,38 @@ export function userNamespaceProperties(step: string): void {
       expect(result.stdout).toMatch(/^mknod-refused\n.*not permitted/s);
       expect(Math.abs(Date.now() - before)).toBeLessThan(60_000); // and the host's clock did not move
     });
+  });
+
+  describe(`step ${step}: what a killed runtime leaves`, CONTRACT, () => {
+    it(
+      'is found by `pnpm clean` in CTR_STATE_DIR: the idmapped rootfs is unmounted and removed',
+      REFERENCE,
+      async () => {
+        const state = mkdtempSync(join(tmpdir(), 'ctr-state-'));
+        chmodSync(state, 0o755); // as /run/ctr: root in the container is an unprivileged host uid
+        const env = { ...process.env, CTR_STATE_DIR: state };
+        const ours = () => hostMountPoints().filter((point) => point.startsWith(`${state}/`));
+        try {
+          const container = startContainer(step, ['--net', 'none', '/bin/sh', '-c', 'echo ready; exec sleep 3702'], {
+            env,
+          });
+          await container.waitForOutput('ready');
+          const whileRunning = ours();
+          container.runtime.kill('SIGKILL'); // no clean-up runs; the container dies with it (PDEATHSIG)
+          await container.result;
+          expect(whileRunning, 'the idmapped rootfs is mounted under CTR_STATE_DIR').toEqual([
+            expect.stringMatching(new RegExp(`^${state}/containers/[0-9a-f]{12}/rootfs$`)),
+          ]);
+          expect(ours(), 'a killed runtime leaves it').toHaveLength(1);
+          execFileSync('pnpm', ['--silent', 'clean'], { cwd: REPO, env, stdio: 'ignore' });
+          expect(ours()).toEqual([]);
+          expect(readdirSync(join(state, 'containers'))).toEqual([]);
+        } finally {
+          for (const point of ours().reverse()) spawnSync('umount', ['--lazy', point]);
+          rmSync(state, { recursive: true, force: true });
+        }
+      },
+    );
   });
 
   describe(`step ${step}: rootless, as an ordinary user`, CONTRACT, () => {
