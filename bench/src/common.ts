@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-/** Where the runtime, started through tsx, leaves the esbuild bundle of a step (shared/runtime/src/init-program.ts). */
-const BUNDLE_DIR = join(REPO, 'node_modules', '.cache', 'ctr-init');
 export const NODE = process.execPath;
 /** No single run may hang the benchmark. */
 const RUN_TIMEOUT_MS = 60_000;
@@ -19,8 +17,14 @@ export interface Step {
   bundle: string;
 }
 
-export function listSteps(): Step[] {
-  return readdirSync(join(REPO, 'steps'))
+/**
+ * The steps of the checkout at `root` (this one, or another commit's for `--compare`). Each bundle
+ * is where that checkout's runtime, started through tsx, leaves it: relative to its own source
+ * (shared/runtime/src/fast-start.ts; init-program.ts in older commits), so in its own node_modules.
+ */
+export function listSteps(root = REPO): Step[] {
+  const bundles = join(root, 'node_modules', '.cache', 'ctr-init');
+  return readdirSync(join(root, 'steps'))
     .filter((dir) => /^\d\d-/.test(dir))
     .sort()
     .map((dir) => {
@@ -28,9 +32,9 @@ export function listSteps(): Step[] {
       return {
         dir,
         number,
-        path: join(REPO, 'steps', dir),
+        path: join(root, 'steps', dir),
         hasNet: Number(number) >= 5,
-        bundle: join(BUNDLE_DIR, `${dir}.cjs`),
+        bundle: join(bundles, `${dir}.cjs`),
       };
     });
 }
@@ -39,9 +43,11 @@ export function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
 }
 
-export function run(command: readonly string[], cwd: string): SpawnSyncReturns<string> {
+/** `env` is added to this process's environment. */
+export function run(command: readonly string[], cwd: string, env?: Record<string, string>): SpawnSyncReturns<string> {
   return spawnSync(command[0] as string, command.slice(1), {
     cwd,
+    env: env && { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
     timeout: RUN_TIMEOUT_MS,

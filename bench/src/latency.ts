@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { failureLine, fmtMs, log, NODE, ok, REPO, relativeToRepo, run, type Step } from './common.js';
+import { type Comparison, compareRows, type OtherTree } from './compare.js';
 
 export interface Timing {
   group: 'reference' | 'step';
@@ -26,6 +27,8 @@ export interface MeasureSpec {
   /** Shown instead of the command itself (a wrapper, say). */
   shown?: string;
   cwd: string;
+  /** Added to the environment of every run. */
+  env?: Record<string, string>;
   /** Run i's command (i = -1 for the warm-up), when each run needs its own (a container id). */
   commandFor?: (i: number) => readonly string[];
   /** Untimed, after each run (delete the container). */
@@ -49,23 +52,63 @@ export interface Latency {
   bundleFailed: Set<string>;
   /** The tsx run of each step that freshened its bundle, by step number. */
   warmups: Record<string, Outcome>;
+  /** With `--compare`: the other commit's rows, measured in the same rounds. */
+  comparison: Comparison | null;
   notes: string[];
 }
 
 /** Variables that change what every Node.js process does as it starts. */
 const NODE_START_VARIABLES = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'];
 
-/** The floors first, then `runtimes` (runc and crun), then every step. */
-export function measureLatency(steps: readonly Step[], runtimes: readonly MeasureSpec[], runs: number): Latency {
+/** The step whose bundle is also timed with the trace on. */
+const TRACED_STEP = '06';
+export const TRACE_ENTRY = 'bundle, `CTR_TRACE=/dev/null`';
+
+/**
+ * The floors first, then `runtimes` (runc and crun), then every step; with `other` (--compare),
+ * each step's compared row of the other commit right after this checkout's, so that the two run
+ * back to back in every round.
+ */
+export function measureLatency(
+  steps: readonly Step[],
+  runtimes: readonly MeasureSpec[],
+  runs: number,
+  other: OtherTree | null,
+): Latency {
   const startVariables = NODE_START_VARIABLES.filter((name) => process.env[name]);
   const plan: MeasureSpec[] = [...floors(startVariables.length > 0), ...runtimes];
   const warmups: Record<string, Outcome> = {};
+  const otherWarmups: Record<string, Outcome> = {};
+  const otherSpecs = new Set<MeasureSpec>();
+  /** The other commit's compared row of step `number`, when it has that step. */
+  const otherRow = (number: string): MeasureSpec[] => {
+    const step = other?.steps.find((s) => s.number === number);
+    if (!other || !step) return [];
+    const warmup = freshenBundle(step, other);
+    otherWarmups[number] = warmup;
+    const spec = { ...bundleSpec(step, comparedNet(step), warmup, other.env), entry: `bundle at ${other.ref}` };
+    otherSpecs.add(spec);
+    return [spec];
+  };
   for (const step of steps) {
-    const { warmup, specs } = stepSpecs(step);
+    const warmup = freshenBundle(step, null);
     warmups[step.number] = warmup;
-    plan.push(...specs);
+    const specs = stepSpecs(step, warmup);
+    plan.push(...specs.slice(0, 1), ...otherRow(step.number));
+    if (step.number === TRACED_STEP) {
+      // Every call rendered and written (to /dev/null: the cost of the trace, not of a disk).
+      const traced = bundleSpec(step, comparedNet(step), warmup, { CTR_TRACE: '/dev/null' });
+      plan.push({ ...traced, entry: TRACE_ENTRY, shown: `CTR_TRACE=/dev/null ${traced.command.join(' ')}` });
+    }
+    plan.push(...specs.slice(1));
   }
-  const timings = measureAll(plan, runs);
+  // Steps only the other commit has: compared with nothing, still measured.
+  for (const step of other?.steps ?? []) {
+    if (!steps.some((s) => s.number === step.number)) plan.push(...otherRow(step.number));
+  }
+  const measured = measureAll(plan, runs);
+  const timings = measured.filter(({ spec }) => !otherSpecs.has(spec)).map(({ timing }) => timing);
+  const otherTimings = measured.filter(({ spec }) => otherSpecs.has(spec)).map(({ timing }) => timing);
   const runcMs = timings.find((t) => t.entry.startsWith('runc') && t.medianMs !== null)?.medianMs ?? null;
   const nodeMs = timings.find((t) => t.entry === 'Node.js floor')?.medianMs ?? null;
   const bundleFailed = new Set(timings.filter((t) => t.entry === 'bundle' && t.failed).map((t) => t.step as string));
@@ -86,7 +129,14 @@ export function measureLatency(steps: readonly Step[], runtimes: readonly Measur
   notes.push(
     'From step 05 on, the student path passes `--net none` (the default is bridge) so that it compares with the bundle row; `--net bridge` adds a veth pair, an address lease and the NAT rules, and their removal.',
   );
-  return { timings, references: { runc: runcMs, node: nodeMs }, bundleFailed, warmups, notes };
+  const comparison: Comparison | null = other && {
+    ref: other.ref,
+    commit: other.commit,
+    rows: compareRows(timings, otherTimings, other.ref),
+    timings: otherTimings,
+    warmupsTsxMs: otherWarmups,
+  };
+  return { timings, references: { runc: runcMs, node: nodeMs }, bundleFailed, warmups, comparison, notes };
 }
 
 /** The floors under every runtime; with `emptyEnvironment`, `node -e 0` also without the start variables. */
@@ -127,42 +177,69 @@ function floors(emptyEnvironment: boolean): MeasureSpec[] {
   ];
 }
 
-/** A step's rows: its bundle (per network mode), then the student's pnpm path. */
-function stepSpecs(step: Step): { warmup: Outcome; specs: MeasureSpec[] } {
-  const none = step.hasNet ? ['--net', 'none'] : [];
-  // The tsx path once: it (re)builds the step's bundle when a source file changed.
-  const warmup = timedRun([NODE, '--import', 'tsx', 'src/main.ts', 'start', ...none, '/bin/true'], step.path);
-  log(`${step.number}: tsx run to freshen the bundle: ${warmup.failed ?? 'ok'}`);
+/** The network of the row --compare compares (and the trace row): `--net none` where the step has networking. */
+function comparedNet(step: Step): string | null {
+  return step.hasNet ? 'none' : null;
+}
+
+/** The tsx path once, in this checkout or `other`'s: it (re)builds the step's bundle when a source file changed. */
+function freshenBundle(step: Step, other: OtherTree | null): Outcome {
+  const net = comparedNet(step);
+  const warmup = timedRun(
+    [NODE, '--import', 'tsx', 'src/main.ts', 'start', ...(net ? ['--net', net] : []), '/bin/true'],
+    step.path,
+    other?.env,
+  );
+  log(`${other ? `${other.ref} ` : ''}${step.number}: tsx run to freshen the bundle: ${warmup.failed ?? 'ok'}`);
+  return warmup;
+}
+
+/** The step's bundle as the entry point, run in the step's directory. */
+function bundleSpec(step: Step, net: string | null, warmup: Outcome, env?: Record<string, string>): MeasureSpec {
+  return {
+    group: 'step',
+    step: step.number,
+    entry: 'bundle',
+    net: net ?? undefined,
+    command: [NODE, step.bundle, 'start', ...(net ? ['--net', net] : []), '/bin/true'],
+    cwd: step.path,
+    ...(env ? { env } : {}),
+    ...(existsSync(step.bundle)
+      ? {}
+      : {
+          skipped: `no bundle at ${relativeToRepo(step.bundle)} after the tsx run: ${warmup.failed ?? 'it made none'}`,
+        }),
+  };
+}
+
+/** A step's rows: its bundle (per network mode, the compared one first), then the student's pnpm path. */
+function stepSpecs(step: Step, warmup: Outcome): MeasureSpec[] {
   const specs: MeasureSpec[] = [];
   for (const net of step.hasNet ? ['none', 'bridge'] : [null]) {
     const netArgs = net ? ['--net', net] : [];
-    const common = { group: 'step', step: step.number, net: net ?? undefined, cwd: step.path } as const;
     specs.push({
-      ...common,
-      entry: 'bundle',
-      command: [NODE, step.bundle, 'start', ...netArgs, '/bin/true'],
-      ...(existsSync(step.bundle)
-        ? {}
-        : {
-            skipped: `no bundle at ${relativeToRepo(step.bundle)} after the tsx run: ${warmup.failed ?? 'it made none'}`,
-          }),
+      ...bundleSpec(step, net, warmup),
       // The bundle is no entry point for this step: time its tsx path instead, so the row has a number.
       fallback: {
-        ...common,
+        group: 'step',
+        step: step.number,
+        net: net ?? undefined,
+        cwd: step.path,
         entry: 'tsx, no pnpm (the bundle failed)',
         command: [NODE, '--import', 'tsx', 'src/main.ts', 'start', ...netArgs, '/bin/true'],
       },
     });
   }
+  const none = comparedNet(step) ? ['--net', 'none'] : [];
   specs.push({
     group: 'step',
     step: step.number,
     entry: 'student (pnpm)',
-    net: step.hasNet ? 'none' : undefined,
+    net: comparedNet(step) ?? undefined,
     command: ['pnpm', '--filter', step.number, 'start', '--', ...none, '/bin/true'],
     cwd: REPO,
   });
-  return { warmup, specs };
+  return specs;
 }
 
 function newTiming(spec: MeasureSpec, runs: number): Timing {
@@ -182,15 +259,15 @@ function newTiming(spec: MeasureSpec, runs: number): Timing {
 }
 
 /** One run, timed from spawn to exit; the reason when it failed. */
-function timedRun(command: readonly string[], cwd: string): Outcome {
+function timedRun(command: readonly string[], cwd: string, env?: Record<string, string>): Outcome {
   const start = process.hrtime.bigint();
-  const result = run(command, cwd);
+  const result = run(command, cwd, env);
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   return { ms: Math.round(ms * 100) / 100, failed: ok(result) ? null : failureLine(result) };
 }
 
 function once(spec: MeasureSpec, i: number): Outcome {
-  const outcome = timedRun(spec.commandFor?.(i) ?? spec.command, spec.cwd);
+  const outcome = timedRun(spec.commandFor?.(i) ?? spec.command, spec.cwd, spec.env);
   spec.after?.(i);
   return outcome;
 }
@@ -205,7 +282,7 @@ function label(t: Timing): string {
  * else on the machine gets busy for a while, every figure pays a little, not one figure a lot.
  * The first failure ends a command's measurement.
  */
-function measureAll(specs: readonly MeasureSpec[], runs: number): Timing[] {
+function measureAll(specs: readonly MeasureSpec[], runs: number): { spec: MeasureSpec; timing: Timing }[] {
   const items: { spec: MeasureSpec; timing: Timing }[] = [];
   const queue = [...specs];
   for (let k = 0; k < queue.length; k++) {
@@ -246,5 +323,5 @@ function measureAll(specs: readonly MeasureSpec[], runs: number): Timing[] {
     timing.maxMs = sorted[sorted.length - 1] as number;
     log(`${label(timing)}: median ${fmtMs(timing.medianMs)} (min ${fmtMs(timing.minMs)}, max ${fmtMs(timing.maxMs)})`);
   }
-  return items.map((item) => item.timing);
+  return items;
 }

@@ -2,7 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failureLine, fmtMiB, fmtMs, log, ok, REPO, run } from './common.js';
-import type { Outcome, Timing } from './latency.js';
+import { type Comparison, change } from './compare.js';
+import { type Outcome, type Timing, TRACE_ENTRY } from './latency.js';
 import type { Machine } from './machine.js';
 import type { MemoryRow } from './memory.js';
 import type { ScaleResult } from './scale.js';
@@ -11,12 +12,14 @@ const RESULTS = join(REPO, 'bench', 'results');
 
 export interface Report {
   machine: Machine;
-  options: { runs: number; quick: boolean };
+  options: { runs: number; quick: boolean; compare: string | null };
   durationS: number;
   references: { runc: number | null; node: number | null };
   ociNamespaces: string[];
   notes: string[];
   latency: Timing[];
+  /** With --compare: the other commit's rows beside this checkout's. */
+  comparison: Comparison | null;
   memory: MemoryRow[];
   scale: ScaleResult | null;
 }
@@ -64,6 +67,8 @@ function markdown(report: Report): string {
     }
   }
   out.push('');
+  out.push(...traceCost(report.latency));
+  if (report.comparison) out.push(...comparison(report.comparison));
   out.push(
     '**Resident memory while the container runs `sleep 5`** (VmRSS from `/proc/<pid>/status`, one second after `sleep` started; `sleep` itself not counted)',
     '',
@@ -105,6 +110,42 @@ function markdown(report: Report): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** The trace row beside the row it differs from only by `CTR_TRACE`. */
+function traceCost(latency: readonly Timing[]): string[] {
+  const traced = latency.find((t) => t.entry === TRACE_ENTRY);
+  const plain = latency.find((t) => t.entry === 'bundle' && t.step === traced?.step && t.net === traced?.net);
+  if (!traced || !plain) return [];
+  return [
+    `**The trace, on:** step ${traced.step}'s bundle with \`CTR_TRACE=/dev/null\`: ${fmtMs(traced.medianMs)} against ${fmtMs(plain.medianMs)} without, ${difference(change(traced.medianMs, plain.medianMs))}.`,
+    '',
+  ];
+}
+
+function comparison(c: Comparison): string[] {
+  const out = [
+    `**Compared with \`${c.ref}\`** (commit ${c.commit}): the same bundle rows of that commit's checkout, run in the same rounds as the ones above, each right after this checkout's (difference: now minus then; more than 0 is slower now)`,
+    '',
+    `| Step | Network | Now | ${cell(c.ref)} | Difference |`,
+    '| --- | --- | --: | --: | --: |',
+  ];
+  for (const row of c.rows) {
+    const diff = difference(row);
+    const failed = row.failed ? ` (failed: ${cell(row.failed)})` : '';
+    out.push(
+      `| ${row.step} | ${row.net ?? '–'} | ${fmtMs(row.currentMs)} | ${fmtMs(row.otherMs)} | ${diff}${failed} |`,
+    );
+  }
+  out.push('');
+  return out;
+}
+
+/** `+3.2 ms (+2.1 %)`, or `–` where a median is missing. */
+function difference({ diffMs, diffPercent }: ReturnType<typeof change>): string {
+  if (diffMs === null || diffPercent === null) return '–';
+  const sign = diffMs > 0 ? '+' : diffMs < 0 ? '-' : '±';
+  return `${sign}${fmtMs(Math.abs(diffMs))} (${sign}${Math.abs(diffPercent).toFixed(1)} %)`;
 }
 
 function ratio(ms: number | null, reference: number | null): string {

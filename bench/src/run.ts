@@ -9,10 +9,13 @@
  * Nothing here crashes on a failing command: the table says "failed: <its first stderr line>".
  * Results go to bench/results/latest.md and latest.json; the markdown table is also printed.
  *
- *   pnpm bench [--runs N] [--quick]     --quick = 3 runs (CI's smoke test)
+ *   pnpm bench [--runs N] [--quick] [--compare REF]
+ *     --quick = 3 runs (CI's smoke test)
+ *     --compare REF = also the step rows of commit REF, checked out beside, in the same rounds
  */
 import { defaultRootfsPath } from '@ctr/rootfs';
 import { listSteps, log } from './common.js';
+import { checkOut, type OtherTree, removeTree, resolveCommit } from './compare.js';
 import { measureLatency } from './latency.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { measureMemory } from './memory.js';
@@ -20,9 +23,16 @@ import { ociLatencySpecs, prepareOciRuntimes, removeBundle } from './oci.js';
 import { writeReport } from './report.js';
 import { measureScale } from './scale.js';
 
-function parseArgs(argv: readonly string[]): { runs: number; quick: boolean } {
+interface Options {
+  runs: number;
+  quick: boolean;
+  compare: string | null;
+}
+
+function parseArgs(argv: readonly string[]): Options {
   let runs = 20;
   let quick = false;
+  let compare: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') continue;
@@ -34,24 +44,32 @@ function parseArgs(argv: readonly string[]): { runs: number; quick: boolean } {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) usage(`--runs needs a whole number of runs, got "${value}"`);
       runs = n;
+    } else if (arg === '--compare' || arg.startsWith('--compare=')) {
+      compare = (arg.includes('=') ? arg.slice('--compare='.length) : argv[++i]) ?? '';
+      if (!compare) usage('--compare needs a git ref (a commit, a branch, HEAD~1)');
     } else if (arg === '--help' || arg === '-h') {
       usage(null);
     } else {
       usage(`unknown option "${arg}"`);
     }
   }
-  return { runs, quick };
+  return { runs, quick, compare };
 }
 
 function usage(problem: string | null): never {
   if (problem) process.stderr.write(`bench: ${problem}\n`);
-  process.stderr.write('usage: pnpm bench [--runs N] [--quick]   (as root: sudo pnpm bench)\n');
+  process.stderr.write('usage: pnpm bench [--runs N] [--quick] [--compare REF]   (as root: sudo pnpm bench)\n');
   process.exit(problem ? 2 : 0);
 }
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const began = process.hrtime.bigint();
+  const commit = options.compare === null ? null : resolveCommit(options.compare);
+  if (options.compare !== null && commit === null) {
+    process.stderr.write(`bench: --compare: git knows no commit "${options.compare}" in this repository\n`);
+    process.exit(2);
+  }
   if (process.getuid?.() !== 0) {
     process.stderr.write('bench: containers need root (namespaces, mounts, cgroups): run "sudo pnpm bench"\n');
     process.exit(1);
@@ -60,28 +78,45 @@ async function main(): Promise<void> {
   const machine = describeMachine(rootfs);
   log(`${options.runs} runs per figure; rootfs ${rootfs}`);
 
-  const oci = prepareOciRuntimes(rootfs);
-  const steps = listSteps();
-  const latency = measureLatency(steps, ociLatencySpecs(oci), options.runs);
-  const memory = await measureMemory(steps, latency.bundleFailed, oci);
-  const scale = await measureScale(steps, rootfs);
-  removeBundle(oci.bundle);
+  let other: OtherTree | null = null;
+  if (options.compare !== null && commit !== null) {
+    try {
+      other = checkOut(options.compare, commit, rootfs);
+    } catch (error) {
+      process.stderr.write(`bench: --compare ${options.compare}: ${error instanceof Error ? error.message : error}\n`);
+      process.exit(1);
+    }
+  }
+  try {
+    const oci = prepareOciRuntimes(rootfs);
+    const steps = listSteps();
+    const latency = measureLatency(steps, ociLatencySpecs(oci), options.runs, other);
+    // Only the latency rows are compared: the other commit is not needed past them.
+    if (other) removeTree(other);
+    other = null;
+    const memory = await measureMemory(steps, latency.bundleFailed, oci);
+    const scale = await measureScale(steps, rootfs);
+    removeBundle(oci.bundle);
 
-  machine.loadAfter = loadAverage();
-  writeReport(
-    {
-      machine,
-      options,
-      durationS: Math.round(Number(process.hrtime.bigint() - began) / 1e7) / 100,
-      references: latency.references,
-      ociNamespaces: oci.namespaces,
-      notes: [...oci.notes, ...latency.notes, ...memory.notes, ...scale.notes],
-      latency: latency.timings,
-      memory: memory.rows,
-      scale: scale.result,
-    },
-    latency.warmups,
-  );
+    machine.loadAfter = loadAverage();
+    writeReport(
+      {
+        machine,
+        options,
+        durationS: Math.round(Number(process.hrtime.bigint() - began) / 1e7) / 100,
+        references: latency.references,
+        ociNamespaces: oci.namespaces,
+        notes: [...oci.notes, ...latency.notes, ...memory.notes, ...scale.notes],
+        latency: latency.timings,
+        comparison: latency.comparison,
+        memory: memory.rows,
+        scale: scale.result,
+      },
+      latency.warmups,
+    );
+  } finally {
+    if (other) removeTree(other);
+  }
 }
 
 await main();
