@@ -8,26 +8,16 @@
  * whatever the CLI left (a mount, a cgroup, an interface, a process) is removed and reported, so
  * one graded implementation cannot change the machine for the next.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname, release } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { parse } from 'shell-quote';
-import type { Reporter, TestCase, TestModule } from 'vitest/node';
-import { startVitest } from 'vitest/node';
-import {
-  type Grade,
-  gradeStep,
-  junit,
-  markdown,
-  type Rubric,
-  type StepResult,
-  type TestOutcome,
-  table,
-} from './grading.js';
+import { type Grade, gradeStep, junit, markdown, type Rubric, type StepResult, table } from './grading.js';
 import { hostState, restoreHost } from './host-state.js';
 import { REPO } from './paths.js';
 import { becomeSubreaper, killStrays } from './processes.js';
+import { runSuites, stepDirs, titleOf } from './suites.js';
 
 const fail = (message: string): never => {
   process.stderr.write(`grade: ${message}\n`);
@@ -49,62 +39,6 @@ export function parseSteps(text: string | undefined, existing: readonly string[]
     throw new Error(`no step ${missing.join(', ')} in steps/: there are ${existing.join(', ')}`);
   }
   return existing.filter((step) => wanted.has(step));
-}
-
-/** Collects what the suites did, for scoring. */
-class Collector implements Reporter {
-  modules: readonly TestModule[] = [];
-  onTestRunEnd(testModules: readonly TestModule[]): void {
-    this.modules = testModules;
-  }
-}
-
-function groupOf(test: TestCase): string {
-  let node: TestCase['parent'] = test.parent;
-  let top = '';
-  while (node.type === 'suite') {
-    top = node.name;
-    node = node.parent;
-  }
-  return top.replace(/^step \d\d: /, '') || '(no group)';
-}
-
-function outcomes(module: TestModule): TestOutcome[] {
-  const tests = [...module.children.allTests()].flatMap((test): TestOutcome[] => {
-    const result = test.result();
-    const kind = test.tags.includes('reference') ? 'reference' : test.tags.includes('contract') ? 'contract' : null;
-    if (kind === 'reference') return []; // not run under CTR_CLI, and not the contract
-    const state = result.state === 'passed' ? 'passed' : result.state === 'failed' ? 'failed' : 'skipped';
-    const message = result.state === 'failed' ? result.errors.map((e) => e.message).join('\n') : undefined;
-    return [
-      { name: test.name, group: groupOf(test), kind, state, durationMs: test.diagnostic()?.duration ?? 0, message },
-    ];
-  });
-  // The suite's own check at its end (setup.ts): nothing left mounted, no container still running.
-  // A file of unit tests only (all reference) ran no container: nothing to check there.
-  if (tests.length === 0) return tests;
-  const errors = module.errors();
-  tests.push({
-    name: 'the suite left no mount and no container process on the host',
-    group: 'clean host after the suite',
-    kind: 'contract',
-    state: errors.length === 0 ? 'passed' : 'failed',
-    durationMs: 0,
-    ...(errors.length > 0 ? { message: errors.map((e) => e.message).join('\n') } : {}),
-  });
-  return tests;
-}
-
-const stepDirs = (): string[] =>
-  readdirSync(`${REPO}steps`)
-    .filter((name) => /^\d\d-/.test(name))
-    .sort();
-
-function titleOf(step: string): string {
-  const dir = stepDirs().find((name) => name.startsWith(`${step}-`)) as string;
-  const description = (JSON.parse(readFileSync(`${REPO}steps/${dir}/package.json`, 'utf8')) as { description: string })
-    .description;
-  return description.replace(/^Step \d\d: /, '');
 }
 
 function writeReport(path: string, grade: Grade): void {
@@ -163,21 +97,11 @@ async function main(argv: readonly string[]): Promise<number> {
   // What the suites' processes leave when they exit is re-parented here, to be found and killed.
   becomeSubreaper();
   const before = hostState();
-  process.env.CTR_CLI = options.cli;
-  const collector = new Collector();
-  const vitest = await startVitest('test', [], {
-    root: REPO,
-    config: `${REPO}vitest.config.ts`,
-    project: steps,
-    watch: false,
-    reporters: options.quiet ? [collector] : ['default', collector],
-  });
-  await vitest?.close();
-
+  const outcomes = await runSuites({ cli: options.cli, steps, reporter: options.quiet ? null : 'default' });
   const results: StepResult[] = steps.map((step) => ({
     step,
     title: titleOf(step),
-    tests: collector.modules.filter((m) => m.project.name === step).flatMap(outcomes),
+    tests: outcomes.filter((outcome) => outcome.step === step),
   }));
   const restored = [
     ...(await killStrays()).map((line) => `killed a process the CLI left: ${line}`),

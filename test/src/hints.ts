@@ -12,6 +12,8 @@ const firstLine = (text: string): string => text.trim().split('\n')[0] ?? '';
 /** Why a run exited with `actual` where `expected` was due. */
 export function exitHint(expected: number, actual: number, stderr: string): string {
   if (actual === 125 && expected !== 125) {
+    if (/task \d\d\.\d+ is not done yet/.test(stderr))
+      return 'the exercise stopped at a task you have not written yet (below)';
     return `your runtime reported an error of its own (125) instead of running the command: "${firstLine(stderr)}"`;
   }
   if (expected === 127) {

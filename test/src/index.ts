@@ -37,7 +37,7 @@ export {
   processesInNamespaceOf,
   waitForDescendant,
 } from './kernel.js';
-export { CONTRACT, GRADING, REFERENCE } from './kinds.js';
+export { CONTRACT, GRADING, REFERENCE, task } from './kinds.js';
 export { descendantsOf, killTree } from './processes.js';
 export { requireRoot } from './root.js';
 export { startTestHost, type TestHost } from './test-host.js';

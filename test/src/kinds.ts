@@ -21,3 +21,16 @@ export const TEST_KINDS = [
 /** Options for `describe(name, CONTRACT, ...)` and `it(name, REFERENCE, ...)`. */
 export const CONTRACT = { tags: ['contract'] };
 export const REFERENCE = { tags: ['reference'] };
+
+/**
+ * The task of a step's exercise that a test checks (exercise.json of the step): `pnpm check NN`
+ * runs these first and names the task of the first that fails. `it(name, task('03.2'), fn)`.
+ */
+export const task = (id: string) => ({ meta: { task: id } });
+
+declare module 'vitest' {
+  interface TaskMeta {
+    /** The exercise task a test checks, e.g. `03.2`. */
+    task?: string;
+  }
+}

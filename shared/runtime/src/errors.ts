@@ -22,6 +22,24 @@ export class RuntimeError extends Error {
 /** Bad flags or arguments: rejected before anything is created. */
 export class UsageError extends RuntimeError {}
 
+/**
+ * An exercise's stub (`pnpm exercise NN` puts `return todo(...)` where a task's code goes): it
+ * stops the runtime with one line that names the task, instead of running without it.
+ */
+export class TaskNotDone extends RuntimeError {
+  constructor(
+    readonly task: string,
+    what: string,
+  ) {
+    super(`task ${task} is not done yet: ${what}`);
+  }
+}
+
+/** The stub of task `task` of an exercise; `what` says what to write and where to read about it. */
+export function todo(task: string, what: string): never {
+  throw new TaskNotDone(task, what);
+}
+
 /** The exit code and one-line message for anything thrown, known or not. */
 export function describeFailure(error: unknown): { message: string; exitCode: number } {
   if (error instanceof RuntimeError) return { message: error.message, exitCode: error.exitCode };

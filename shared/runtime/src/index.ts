@@ -9,6 +9,8 @@ export {
   EXIT_NOT_FOUND,
   EXIT_RUNTIME_ERROR,
   RuntimeError,
+  TaskNotDone,
+  todo,
   UsageError,
 } from './errors.js';
 export { commandFailure, handOverStdioOnly, resolveCommand } from './exec.js';

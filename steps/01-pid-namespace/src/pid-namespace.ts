@@ -14,6 +14,7 @@ export const pidNamespace = defineFeature({
   name: 'pid',
   // Trace: `host 01 pid.aroundSpawn`, before anything else: the init is born in the namespace.
   aroundSpawn(spawnInit) {
+    // #task 01.1
     // Opened before unshare: this link names the namespace the runtime itself lives in.
     const ownPidNamespace = openReadOnly('/proc/self/ns/pid');
     try {
@@ -23,5 +24,6 @@ export const pidNamespace = defineFeature({
       setns(ownPidNamespace, CLONE_NEWPID);
       closeFile(ownPidNamespace);
     }
+    // #end-task
   },
 });

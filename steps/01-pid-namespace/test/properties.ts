@@ -1,6 +1,6 @@
 /** What step 01 promises, checked on the real kernel; every later step's suite runs these too. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { CONTRACT, hint, namespaceOf, run, sleepIn, startContainer } from '@ctr/testkit';
+import { CONTRACT, hint, namespaceOf, run, sleepIn, startContainer, task } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 
 /** From step 06 on, an init is PID 1 and the command is its child. */
@@ -12,7 +12,7 @@ export function pidNamespaceProperties(step: string, { init = false }: PidOption
   describe(`step ${step}: PID namespace`, CONTRACT, () => {
     // Which process is PID 1 depends on the step: the command, or from step 06 on, the init.
     if (!init) {
-      it('runs the command as PID 1', async () => {
+      it('runs the command as PID 1', task('01.1'), async () => {
         const result = await run(step, ['/bin/sh', '-c', 'echo $$']);
         expect(result).toExit(0);
         const pid = result.stdout.trim().split('\n').at(-1);
@@ -24,13 +24,13 @@ export function pidNamespaceProperties(step: string, { init = false }: PidOption
         ).toBe('1');
       });
     } else {
-      it('runs the command as a child of the init, which is PID 1', async () => {
+      it('runs the command as a child of the init, which is PID 1', task('01.1'), async () => {
         const result = await run(step, ['/bin/sh', '-c', 'echo $PPID']);
         expect(result).toExit(0, { stdout: '1\n' });
       });
     }
 
-    it("puts the command in a PID namespace other than the host's", async () => {
+    it("puts the command in a PID namespace other than the host's", task('01.1'), async () => {
       const container = startContainer(step, ['sleep', '3111']);
       const sleep = await sleepIn(container, 3111);
       const inside = namespaceOf(sleep, 'pid');
@@ -40,13 +40,13 @@ export function pidNamespaceProperties(step: string, { init = false }: PidOption
       expect(inside).not.toBe(namespaceOf('self', 'pid'));
     });
 
-    it('reports the same namespace from inside as the host sees', async () => {
+    it('reports the same namespace from inside as the host sees', task('01.1'), async () => {
       const result = await run(step, ['/bin/sh', '-c', 'readlink /proc/self/ns/pid']);
       expect(result.stdout.trim()).toMatch(/^pid:\[\d+\]$/);
       expect(result.stdout.trim()).not.toBe(namespaceOf('self', 'pid'));
     });
 
-    it('takes every process of the container down when PID 1 exits', async () => {
+    it('takes every process of the container down when PID 1 exits', task('01.1'), async () => {
       // The background sleep is orphaned when the shell (PID 1) exits; the kernel kills it.
       const result = await run(step, ['/bin/sh', '-c', 'sleep 3112 & echo started']);
       expect(result).toExit(0, { stdout: 'started\n' });

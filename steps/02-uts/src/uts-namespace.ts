@@ -7,12 +7,14 @@ const HOST_NAME_MAX = 64;
 const HOSTNAME = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$/;
 
 export function validHostname(name: string): string {
+  // #task 02.1
   if (Buffer.byteLength(name) > HOST_NAME_MAX || !HOSTNAME.test(name)) {
     throw new UsageError(
       `--hostname "${name}" is not a valid hostname: use letters, digits, '-' and '.', at most ${HOST_NAME_MAX} characters`,
     );
   }
   return name;
+  // #end-task
 }
 
 /**
@@ -29,10 +31,16 @@ export const utsNamespace = defineFeature({
     spec.hostname = validHostname(hostname ?? spec.id);
     return { hostname: spec.hostname };
   },
-  namespaces: () => CLONE_NEWUTS,
+  namespaces() {
+    // #task 02.2
+    return CLONE_NEWUTS;
+    // #end-task
+  },
   // Trace: `init 02 uts.setup`, inside the new UTS namespace, before the command runs.
   setup({ hostname }) {
+    // #task 02.2
     sethostname(hostname);
+    // #end-task
   },
 });
 
@@ -43,5 +51,9 @@ export const utsNamespace = defineFeature({
  */
 export const ipcNamespace = defineFeature({
   name: 'ipc',
-  namespaces: () => CLONE_NEWIPC,
+  namespaces() {
+    // #task 02.3
+    return CLONE_NEWIPC;
+    // #end-task
+  },
 });

@@ -2,12 +2,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { CONTRACT, namespaceOf, REFERENCE, run, sleepIn, startContainer } from '@ctr/testkit';
+import { CONTRACT, namespaceOf, REFERENCE, run, sleepIn, startContainer, task } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 
 export function utsNamespaceProperties(step: string): void {
   describe(`step ${step}: UTS namespace`, CONTRACT, () => {
-    it('sets the hostname inside and leaves the host its own', async () => {
+    it('sets the hostname inside and leaves the host its own', task('02.2'), async () => {
       const before = hostname();
       const result = await run(step, [
         '--hostname',
@@ -21,14 +21,14 @@ export function utsNamespaceProperties(step: string): void {
       expect(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim()).toBe(before);
     });
 
-    it('names the container after its id by default, a different one each time', async () => {
+    it('names the container after its id by default, a different one each time', task('02.2'), async () => {
       const [a, b] = await Promise.all([run(step, ['hostname']), run(step, ['hostname'])]);
       expect(a.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
       expect(b.stdout.trim()).toMatch(/^[0-9a-f]{12}$/);
       expect(a.stdout).not.toBe(b.stdout);
     });
 
-    it("puts the command in UTS and IPC namespaces other than the host's", async () => {
+    it("puts the command in UTS and IPC namespaces other than the host's", task('02.2'), async () => {
       const container = startContainer(step, ['sleep', '3201']);
       const sleep = await sleepIn(container, 3201);
       const inside = { uts: namespaceOf(sleep, 'uts'), ipc: namespaceOf(sleep, 'ipc') };
@@ -39,10 +39,14 @@ export function utsNamespaceProperties(step: string): void {
     });
 
     const invalid = ['-bad', 'a'.repeat(65), 'under_score', 'sp ace'];
-    it.each(invalid)('rejects --hostname %j with 125 and one line naming it, before starting', async (name) => {
-      const result = await run(step, ['--hostname', name, '/bin/true']);
-      expect(result).toFailCleanly({ naming: ['--hostname', name] });
-    });
+    it.each(invalid)(
+      'rejects --hostname %j with 125 and one line naming it, before starting',
+      task('02.1'),
+      async (name) => {
+        const result = await run(step, ['--hostname', name, '/bin/true']);
+        expect(result).toFailCleanly({ naming: ['--hostname', name] });
+      },
+    );
 
     it('says what a valid hostname is', REFERENCE, async () => {
       const result = await run(step, ['--hostname', 'under_score', '/bin/true']);
@@ -51,7 +55,7 @@ export function utsNamespaceProperties(step: string): void {
   });
 
   describe(`step ${step}: IPC namespace`, CONTRACT, () => {
-    it('does not show a System V message queue of the host inside the container', async () => {
+    it('does not show a System V message queue of the host inside the container', task('02.3'), async () => {
       // /proc/sysvipc/msg lists the queues of the reader's IPC namespace.
       const id = execFileSync('ipcmk', ['-Q'], { encoding: 'utf8' }).match(/\d+/)?.[0];
       if (!id) throw new Error('ipcmk -Q (util-linux) did not create a queue');

@@ -37,6 +37,7 @@ export const mountNamespace = defineFeature({
 
 /** docker's `-v /host/dir:/in/container[:ro]`: both absolute, the host side existing. */
 export function parseVolume(text: string): Bind {
+  // #task 03.5
   const [source = '', target = '', mode, ...rest] = text.split(':');
   if (
     !isAbsolute(source) ||
@@ -52,4 +53,5 @@ export function parseVolume(text: string): Bind {
     throw new UsageError(`-v "${text}": ${source} does not exist on the host; create it first`);
   }
   return { source, target, readonly: mode === 'ro' };
+  // #end-task
 }

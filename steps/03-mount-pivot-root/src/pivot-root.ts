@@ -39,15 +39,20 @@ import type { MountStep } from './mount-plan.js';
 
 // #region enter
 export function enterRootfs(rootfs: string, plan: readonly MountStep[]): void {
+  // #task 03.1
   mount(null, '/', null, MS_REC | MS_PRIVATE);
+  // #end-task
   const root = reachable(rootfs);
+  // #task 03.2
   mount(root, root, null, MS_BIND | MS_REC);
+  // #end-task
   const rootFd = openReadOnly(root);
   try {
     for (const step of plan) applyMountStep(rootFd, step);
   } finally {
     closeFile(rootFd);
   }
+  // #task 03.2
   chdir(root);
   try {
     pivotRoot('.', '.');
@@ -56,6 +61,7 @@ export function enterRootfs(rootfs: string, plan: readonly MountStep[]): void {
   }
   umount2('.', MNT_DETACH);
   chdir('/');
+  // #end-task
 }
 // #endregion enter
 
@@ -73,6 +79,7 @@ function reachable(rootfs: string): string {
 
 // #region apply
 function applyMountStep(root: number, step: MountStep): void {
+  // #task 03.3
   switch (step.kind) {
     case 'mount':
       at(root, step.target, 'directory', (target) =>
@@ -109,6 +116,7 @@ function applyMountStep(root: number, step: MountStep): void {
       });
       return;
   }
+  // #end-task
 }
 // #endregion apply
 
@@ -123,6 +131,7 @@ function applyMountStep(root: number, step: MountStep): void {
  * /proc/self/fd/N: the very object it resolved. Returns false when a missing path was skipped.
  */
 function at(root: number, path: string, kind: 'directory' | 'file' | null, use: (target: string) => void): boolean {
+  // #task 03.4
   let fd = openIfThere(root, path);
   if (fd === null) {
     if (kind === null) return false;
@@ -136,6 +145,7 @@ function at(root: number, path: string, kind: 'directory' | 'file' | null, use: 
     closeSync(fd);
   }
   return true;
+  // #end-task
 }
 
 /** Makes `path` with `make` (and its missing parents as directories), in a parent resolved inside the root. */

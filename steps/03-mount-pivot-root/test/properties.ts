@@ -1,6 +1,16 @@
 /** What step 03 promises, checked on the real kernel; later steps' suites run these too. */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultRootfsPath } from '@ctr/rootfs';
@@ -14,6 +24,7 @@ import {
   run,
   sleepIn,
   startContainer,
+  task,
 } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -39,14 +50,14 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
       }
     });
 
-    it('shows the rootfs as /', async () => {
+    it('shows the rootfs as /', task('03.2'), async () => {
       const result = await run(step, start(['ls', '-a', '/']));
       expect(result).toExit(0);
       const inside = result.stdout.split('\n').filter((name) => name && name !== '.' && name !== '..');
       expect(inside.sort()).toEqual(readdirSync(rootfs).sort());
     });
 
-    it("puts the command in a mount namespace other than the host's", async () => {
+    it("puts the command in a mount namespace other than the host's", task('03.2'), async () => {
       const container = startContainer(step, start(['sleep', '3301']));
       const sleep = await sleepIn(container, 3301);
       const inside = namespaceOf(sleep, 'mnt');
@@ -55,7 +66,7 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
       expect(inside).not.toBe(namespaceOf('self', 'mnt'));
     });
 
-    it('does not show a file of the host', async () => {
+    it('does not show a file of the host', task('03.2'), async () => {
       const dir = mkdtempSync(join(tmpdir(), 'ctr-host-only-'));
       writeFileSync(join(dir, 'secret'), 'host data');
       try {
@@ -67,44 +78,52 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
       }
     });
 
-    it('has detached the old root: the mount table holds /, /proc, /dev, /sys and files bound into /etc', async () => {
-      const result = await run(step, start(['cat', '/proc/self/mountinfo']));
-      const mountPoints = result.stdout
-        .trim()
-        .split('\n')
-        .map((line) => line.split(' ')[4] as string);
-      expect(mountPoints.filter((point) => point === '/')).toHaveLength(1);
-      // From step 05 on, resolv.conf and hosts are bound in per container, as docker does.
-      const expected = /^\/(proc|dev|sys)(\/|$)|^\/etc\/(resolv\.conf|hosts|hostname)$/;
-      expect(mountPoints.filter((point) => !expected.test(point) && point !== '/')).toEqual([]);
-    });
+    it(
+      'has detached the old root: the mount table holds /, /proc, /dev, /sys and files bound into /etc',
+      task('03.2'),
+      async () => {
+        const result = await run(step, start(['cat', '/proc/self/mountinfo']));
+        const mountPoints = result.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.split(' ')[4] as string);
+        expect(mountPoints.filter((point) => point === '/')).toHaveLength(1);
+        // From step 05 on, resolv.conf and hosts are bound in per container, as docker does.
+        const expected = /^\/(proc|dev|sys)(\/|$)|^\/etc\/(resolv\.conf|hosts|hostname)$/;
+        expect(mountPoints.filter((point) => !expected.test(point) && point !== '/')).toEqual([]);
+      },
+    );
 
-    it('keeps mounts made inside out of the host, while it runs and after, even on a shared mount', async () => {
-      // systemd makes / a shared mount, and a mount namespace copied from it stays a peer: mounts
-      // would propagate back. This machine's / may be private already, so the test brings its own
-      // shared mount and puts the rootfs on it; without MS_PRIVATE the host sees the mounts.
-      const shared = mkdtempSync(join(tmpdir(), 'ctr-shared-'));
-      execFileSync('mount', ['-t', 'tmpfs', 'ctr-shared', shared]);
-      try {
-        execFileSync('mount', ['--make-shared', shared]);
-        cpSync(rootfs, join(shared, 'rootfs'), { recursive: true, verbatimSymlinks: true });
-        const before = hostMountPoints();
-        const script = 'mount -t tmpfs none /tmp && echo mounted && sleep 3302';
-        const container = startContainer(step, ['--rootfs', join(shared, 'rootfs'), '/bin/sh', '-c', script]);
-        const sleep = await sleepIn(container, 3302);
-        while (!container.stdout().includes('mounted')) await new Promise((resolve) => setTimeout(resolve, 20));
-        const during = hostMountPoints().filter((point) => point.startsWith(`${shared}/`));
-        process.kill(sleep, 'SIGKILL');
-        await container.result;
-        expect(during).toEqual([]);
-        expect(added(before, hostMountPoints())).toEqual([]);
-      } finally {
-        execFileSync('umount', ['--lazy', shared]);
-        rmSync(shared, { recursive: true, force: true });
-      }
-    });
+    it(
+      'keeps mounts made inside out of the host, while it runs and after, even on a shared mount',
+      task('03.1'),
+      async () => {
+        // systemd makes / a shared mount, and a mount namespace copied from it stays a peer: mounts
+        // would propagate back. This machine's / may be private already, so the test brings its own
+        // shared mount and puts the rootfs on it; without MS_PRIVATE the host sees the mounts.
+        const shared = mkdtempSync(join(tmpdir(), 'ctr-shared-'));
+        execFileSync('mount', ['-t', 'tmpfs', 'ctr-shared', shared]);
+        try {
+          execFileSync('mount', ['--make-shared', shared]);
+          cpSync(rootfs, join(shared, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+          const before = hostMountPoints();
+          const script = 'mount -t tmpfs none /tmp && echo mounted && sleep 3302';
+          const container = startContainer(step, ['--rootfs', join(shared, 'rootfs'), '/bin/sh', '-c', script]);
+          const sleep = await sleepIn(container, 3302);
+          while (!container.stdout().includes('mounted')) await new Promise((resolve) => setTimeout(resolve, 20));
+          const during = hostMountPoints().filter((point) => point.startsWith(`${shared}/`));
+          process.kill(sleep, 'SIGKILL');
+          await container.result;
+          expect(during).toEqual([]);
+          expect(added(before, hostMountPoints())).toEqual([]);
+        } finally {
+          execFileSync('umount', ['--lazy', shared]);
+          rmSync(shared, { recursive: true, force: true });
+        }
+      },
+    );
 
-    it('mounts a /proc of its own: ps lists only the container', async () => {
+    it('mounts a /proc of its own: ps lists only the container', task('03.3'), async () => {
       // `; true` keeps the shell from exec'ing ps in its place: sh and ps, and the init from 06 on.
       const result = await run(step, start(['/bin/sh', '-c', 'ps -o pid; true']));
       expect(result).toExit(0);
@@ -120,14 +139,14 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
       expect(pids[0]).toBe('1');
     });
 
-    it(`shows the command in /proc/${init ? '$$' : '1'}/cmdline`, async () => {
+    it(`shows the command in /proc/${init ? '$$' : '1'}/cmdline`, task('03.3'), async () => {
       // Before step 06 the command is PID 1; from 06 on, the init is.
       const command = ['/bin/sh', '-c', `cat /proc/${init ? '$$' : '1'}/cmdline; true`, 'arg with spaces'];
       const result = await run(step, start(command));
       expect(result.stdout.split('\0').slice(0, -1)).toEqual(command);
     });
 
-    it('has a minimal /dev whose devices work, and a read-only /sys', async () => {
+    it('has a minimal /dev whose devices work, and a read-only /sys', task('03.3'), async () => {
       const script = [
         'ls /dev',
         'echo discarded > /dev/null',
@@ -145,7 +164,7 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
       expect(result.stdout).toMatch(/\n5\n5\nsys-ro\ndevpts\n$/);
     });
 
-    it('keeps the kernel-wide parts of /proc read-only', async () => {
+    it('keeps the kernel-wide parts of /proc read-only', task('03.3'), async () => {
       // The probe writes back the value already there, so it changes nothing where it succeeds.
       const probe =
         'read -r v < /proc/sys/kernel/printk; echo "$v" > /proc/sys/kernel/printk 2>/dev/null && echo written || echo refused';
@@ -157,6 +176,52 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
         hint('bind /proc/sys onto itself and remount it read-only (MS_BIND|MS_REMOUNT|MS_RDONLY), as runc does'),
       ).toBe('refused\n');
     });
+
+    it('binds a host directory with -v, read-only with :ro', task('03.5'), async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ctr-volume-'));
+      writeFileSync(join(dir, 'from-host'), 'shared\n');
+      try {
+        const script = 'cat /rw/from-host; echo made > /rw/from-inside; echo x > /ro/nope 2>/dev/null || echo refused';
+        const result = await run(step, start(['-v', `${dir}:/rw`, '-v', `${dir}:/ro:ro`, '/bin/sh', '-c', script]));
+        expect(result).toExit(0, { stdout: 'shared\nrefused\n' });
+        expect(readFileSync(join(dir, 'from-inside'), 'utf8')).toBe('made\n');
+        expect(existsSync(join(dir, 'nope')), hint(':ro binds read-only: a bind, then a read-only remount')).toBe(
+          false,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it(
+      'mounts /proc inside the rootfs even where the rootfs has /proc -> /etc, and keeps it read-only',
+      task('03.4'),
+      async () => {
+        // A rootfs is untrusted: its /proc may be a symlink. Resolved on the host's terms it would
+        // lead to the host's /etc; resolved inside the rootfs, to the rootfs's own /etc.
+        const copy = mkdtempSync(join(tmpdir(), 'ctr-symlinked-'));
+        try {
+          cpSync(rootfs, join(copy, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+          rmSync(join(copy, 'rootfs/proc'), { recursive: true, force: true });
+          symlinkSync('/etc', join(copy, 'rootfs/proc'));
+          const probe =
+            'read -r v < /proc/sys/kernel/printk; echo "$v" > /proc/sys/kernel/printk 2>/dev/null && echo written || echo refused';
+          const result = await run(step, [
+            '--rootfs',
+            join(copy, 'rootfs'),
+            '/bin/sh',
+            '-c',
+            `cat /proc/self/comm; ${probe}`,
+          ]);
+          expect(
+            result,
+            hint("resolve each mount point inside the rootfs (openat2 RESOLVE_IN_ROOT), not with the host's realpath"),
+          ).toExit(0, { stdout: 'cat\nrefused\n' });
+        } finally {
+          rmSync(copy, { recursive: true, force: true });
+        }
+      },
+    );
 
     it('gives the command PATH, HOME and the terminal type, and nothing else of the host', async () => {
       const env = { ...process.env, TERM: 'xterm-test', CTR_HOST_SECRET: 'do-not-leak' };
@@ -207,7 +272,7 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
       expect(output).toContain('host file readable');
     });
 
-    it("inside the container it ends at the container's own /", async () => {
+    it("inside the container it ends at the container's own /", task('03.2'), async () => {
       const result = await run(step, ['--rootfs', join(copy, 'rootfs'), '/breakout', marker]);
       expect(result).toExit(0);
       expect(result.stdout).toContain('host file not reachable');

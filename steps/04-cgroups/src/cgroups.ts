@@ -81,17 +81,23 @@ export const cgroups = defineFeature({
   name: 'cgroups',
   flags: CGROUP_FLAGS,
   configure: configureCgroups,
-  namespaces: () => CLONE_NEWCGROUP,
+  namespaces() {
+    // #task 04.5
+    return CLONE_NEWCGROUP;
+    // #end-task
+  },
   // #region create
   // Trace: `host 04 cgroups.create`, while the init starts: mkdir of the container's cgroups.
   create({ dirs, layout }, _spec, cleanup) {
     const unique = [...new Set(Object.values(dirs))];
     if (unique.length === 0) return; // no cgroup of its own (step 07 without root): nothing to enable
+    // #task 04.1
     enableV2Controllers(layout);
     for (const dir of unique) {
       makeDirectory(dir);
       cleanup.defer(`remove the cgroup ${dir}`, () => removeCgroup(dir));
     }
+    // #end-task
   },
   // #endregion create
   // #region join-and-limit
@@ -99,22 +105,27 @@ export const cgroups = defineFeature({
   spawned({ dirs }, pid) {
     // The init waits for its spec: moved now, before it unshares its cgroup namespace, the
     // namespace's root is the container's cgroup. Its children will inherit the cgroup.
+    // #task 04.2
     for (const dir of new Set(Object.values(dirs))) writeCgroupFile(join(dir, 'cgroup.procs'), String(pid));
+    // #end-task
   },
   // Trace: `host 04 cgroups.attach`, right before `go`: the limit files.
   attach({ limits, dirs, layout }) {
     // The limits take effect now, right before the init is told to go on and exec the command:
     // the command never runs without them. Not earlier, because the init is a Node process with
     // a dozen threads, and pids.max counts threads: a low --pids-limit would starve the init.
+    // #task 04.3
     const versionOf = (controller: Controller) => layout[controller]?.version ?? 2;
     for (const { controller, file, value, optional } of limitFiles(limits, versionOf)) {
       writeCgroupFile(join(dirs[controller] as string, file), value, optional);
     }
+    // #end-task
   },
   // #endregion join-and-limit
   // #region oom
   // Trace: `host 04 cgroups.exited`: the OOM counter is read before the cgroup is removed.
   exited({ dirs, layout, limits }, _spec, log) {
+    // #task 04.4
     const memory = layout.memory;
     if (!memory || !dirs.memory) return;
     const { file, key } = oomCounter(memory.version);
@@ -125,6 +136,7 @@ export const cgroups = defineFeature({
         `the container ran out of memory: the kernel's OOM killer killed ${kills} process(es) (memory limit${limit}, ${file} ${key})`,
       );
     }
+    // #end-task
   },
   // #endregion oom
 });
@@ -170,6 +182,7 @@ function readCounter(path: string, key: string): number {
  * process that escaped the namespace (it cannot, here) would be killed too.
  */
 async function removeCgroup(dir: string): Promise<void> {
+  // #task 04.1
   const deadline = Date.now() + 10_000;
   for (;;) {
     let tasks: number[];
@@ -195,5 +208,6 @@ async function removeCgroup(dir: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`${dir} still holds tasks ${tasks.join(' ')} after 10 s`);
     await sleep(10);
   }
+  // #end-task
 }
 // #endregion remove

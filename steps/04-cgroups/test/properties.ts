@@ -17,6 +17,7 @@ import {
   type RunningContainer,
   run,
   startContainer,
+  task,
 } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 import { describeLayout, readLayout } from '../src/layout.js';
@@ -32,77 +33,89 @@ async function readyPid1(container: RunningContainer): Promise<number> {
 /** `init`: from step 06 on the init stays, and its threads share --pids-limit with the command. */
 export function cgroupProperties(step: string, { init = false }: { init?: boolean } = {}): void {
   describe(`step ${step}: cgroups`, CONTRACT, () => {
-    it('OOM-kills an allocation past --memory (137), says so from the OOM counter, and removes the cgroup', async () => {
-      // sh prints, waits for the test to note its cgroups, then becomes dd, which allocates 200 MiB.
-      const container = startContainer(step, [
-        '--memory',
-        '96m',
-        '/bin/sh',
-        '-c',
-        'echo ready; sleep 1; exec dd if=/dev/zero of=/dev/null bs=200M count=1',
-      ]);
-      const dirs = containerCgroupDirs(cgroupDirsOf(await readyPid1(container)));
-      const result = await container.result;
-      expect(result).toExit(137);
-      expect(
-        result.stderr,
-        hint(
-          "the runtime says so when the kernel OOM-killed the command: read the cgroup's OOM counter before removing it",
-        ),
-      ).toMatch(/out of memory|OOM/i);
-      for (const dir of dirs) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
-    });
+    it(
+      'OOM-kills an allocation past --memory (137), says so from the OOM counter, and removes the cgroup',
+      task('04.4'),
+      async () => {
+        // sh prints, waits for the test to note its cgroups, then becomes dd, which allocates 200 MiB.
+        const container = startContainer(step, [
+          '--memory',
+          '96m',
+          '/bin/sh',
+          '-c',
+          'echo ready; sleep 1; exec dd if=/dev/zero of=/dev/null bs=200M count=1',
+        ]);
+        const dirs = containerCgroupDirs(cgroupDirsOf(await readyPid1(container)));
+        const result = await container.result;
+        expect(result).toExit(137);
+        expect(
+          result.stderr,
+          hint(
+            "the runtime says so when the kernel OOM-killed the command: read the cgroup's OOM counter before removing it",
+          ),
+        ).toMatch(/out of memory|OOM/i);
+        for (const dir of dirs) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
+      },
+    );
 
-    it('lets an allocation under --memory through', async () => {
+    it('lets an allocation under --memory through', task('04.3'), async () => {
       // Generous: from step 07 on, the runtime's own init is born in the cgroup and counts too.
       const result = await run(step, ['--memory', '192m', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=20M', 'count=1']);
       expect(result).toExit(0);
       expect(result.stderr).not.toMatch(/out of memory|OOM/i);
     });
 
-    it('reads the OOM counter rather than guessing from 137: SIGKILL from outside is not called an OOM', async () => {
-      const container = startContainer(step, ['--memory', '96m', '/bin/sh', '-c', 'echo ready; exec sleep 3401']);
-      process.kill(await readyPid1(container), 'SIGKILL');
-      const result = await container.result;
-      expect(result).toExit(137);
-      expect(
-        result.stderr,
-        hint('a SIGKILL from outside is not an OOM kill: read the OOM counter, do not guess from 137'),
-      ).not.toMatch(/out of memory|OOM/i);
-    });
+    it(
+      'reads the OOM counter rather than guessing from 137: SIGKILL from outside is not called an OOM',
+      task('04.4'),
+      async () => {
+        const container = startContainer(step, ['--memory', '96m', '/bin/sh', '-c', 'echo ready; exec sleep 3401']);
+        process.kill(await readyPid1(container), 'SIGKILL');
+        const result = await container.result;
+        expect(result).toExit(137);
+        expect(
+          result.stderr,
+          hint('a SIGKILL from outside is not an OOM kill: read the OOM counter, do not guess from 137'),
+        ).not.toMatch(/out of memory|OOM/i);
+      },
+    );
 
-    it('holds a fork bomb at --pids-limit 20, keeps the host usable, and removes the cgroup after SIGKILL', async () => {
-      // PID 1 starts the bomb, then becomes sleep: once the limit is reached it could not fork either.
-      // The bomb waits a second, so that the test can see the limit in place first: against a
-      // runtime that does not set it, the bomb would hit the grader's machine.
-      const bomb = 'echo ready; sleep 1; b() { b | b & }; b; exec sleep 3406';
-      const container = startContainer(step, ['--pids-limit', '20', '/bin/sh', '-c', bomb]);
-      const pid1 = await readyPid1(container);
-      const dirs = cgroupDirsOf(pid1);
-      const pids = controllerDir(dirs, 'pids');
-      if (readFileSync(join(pids, 'pids.max'), 'utf8').trim() !== '20') {
+    it(
+      'holds a fork bomb at --pids-limit 20, keeps the host usable, and removes the cgroup after SIGKILL',
+      task('04.3'),
+      async () => {
+        // PID 1 starts the bomb, then becomes sleep: once the limit is reached it could not fork either.
+        // The bomb waits a second, so that the test can see the limit in place first: against a
+        // runtime that does not set it, the bomb would hit the grader's machine.
+        const bomb = 'echo ready; sleep 1; b() { b | b & }; b; exec sleep 3406';
+        const container = startContainer(step, ['--pids-limit', '20', '/bin/sh', '-c', bomb]);
+        const pid1 = await readyPid1(container);
+        const dirs = cgroupDirsOf(pid1);
+        const pids = controllerDir(dirs, 'pids');
+        if (readFileSync(join(pids, 'pids.max'), 'utf8').trim() !== '20') {
+          process.kill(pid1, 'SIGKILL');
+          throw new Error(`pids.max of the container is not 20 (${pids}): the fork bomb is not started`);
+        }
+        let most = 0;
+        for (let i = 0; i < 50; i++) {
+          most = Math.max(most, Number(readFileSync(join(pids, 'pids.current'), 'utf8')));
+          await sleep(50);
+        }
+        const hostStillForks = spawnSync('/bin/true').status === 0;
+        const refusedForks = cgroupCounter(join(pids, 'pids.events'), 'max');
+        const max = readFileSync(join(pids, 'pids.max'), 'utf8').trim();
         process.kill(pid1, 'SIGKILL');
-        throw new Error(`pids.max of the container is not 20 (${pids}): the fork bomb is not started`);
-      }
-      let most = 0;
-      for (let i = 0; i < 50; i++) {
-        most = Math.max(most, Number(readFileSync(join(pids, 'pids.current'), 'utf8')));
-        await sleep(50);
-      }
-      const hostStillForks = spawnSync('/bin/true').status === 0;
-      const refusedForks = cgroupCounter(join(pids, 'pids.events'), 'max');
-      const max = readFileSync(join(pids, 'pids.max'), 'utf8').trim();
-      process.kill(pid1, 'SIGKILL');
-      const result = await container.result;
-      expect(max, hint("--pids-limit 20 is pids.max of the container's cgroup")).toBe('20');
-      expect(most).toBeLessThanOrEqual(20);
-      expect(refusedForks).toBeGreaterThan(0);
-      expect(hostStillForks).toBe(true);
-      expect(result).toExit(137);
-      for (const dir of containerCgroupDirs(dirs)) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
-    });
+        const result = await container.result;
+        expect(max, hint("--pids-limit 20 is pids.max of the container's cgroup")).toBe('20');
+        expect(most).toBeLessThanOrEqual(20);
+        expect(refusedForks).toBeGreaterThan(0);
+        expect(hostStillForks).toBe(true);
+        expect(result).toExit(137);
+        for (const dir of containerCgroupDirs(dirs)) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
+      },
+    );
 
-    it('gives a busy loop about half a CPU under --cpus 0.5, by the cgroup CPU counter', async () => {
+    it('gives a busy loop about half a CPU under --cpus 0.5, by the cgroup CPU counter', task('04.3'), async () => {
       const container = startContainer(step, ['--cpus', '0.5', '/bin/sh', '-c', 'echo ready; while :; do :; done']);
       const pid1 = await readyPid1(container);
       const dirs = cgroupDirsOf(pid1);
@@ -118,7 +131,7 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
       expect(share).toBeLessThan(0.6);
     });
 
-    it('shows / as the container cgroup inside (cgroup namespace)', async () => {
+    it('shows / as the container cgroup inside (cgroup namespace)', task('04.5'), async () => {
       const result = await run(step, ['--memory', '64m', 'cat', '/proc/self/cgroup']);
       expect(result).toExit(0);
       const lines = result.stdout.trim().split('\n');
@@ -127,38 +140,46 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
       for (const line of lines) expect(line, unhint).toMatch(/:\/$/);
     });
 
-    it('runs the command inside the limits from its first instruction, even a low --pids-limit', async () => {
-      // The runtime's own init joins with about a dozen threads, and pids.max counts threads.
-      // Below the init's own thread count (about ten): it still starts, because the limit is written
-      // just before the exec. An init that stays (06+) needs room for itself.
-      const result = await run(step, ['--pids-limit', init ? '16' : '2', '/bin/sh', '-c', 'echo one; echo two']);
-      const container = startContainer(step, [
-        '--pids-limit',
-        init ? '16' : '7',
-        '/bin/sh',
-        '-c',
-        'echo ready; exec sleep 3402',
-      ]);
-      const pid1 = await readyPid1(container);
-      const max = readFileSync(join(controllerDir(cgroupDirsOf(pid1), 'pids'), 'pids.max'), 'utf8').trim();
-      process.kill(pid1, 'SIGKILL');
-      await container.result;
-      expect(result).toExit(0, { stdout: 'one\ntwo\n' });
-      expect(max).toBe(init ? '16' : '7');
-    });
+    it(
+      'runs the command inside the limits from its first instruction, even a low --pids-limit',
+      task('04.2'),
+      async () => {
+        // The runtime's own init joins with about a dozen threads, and pids.max counts threads.
+        // Below the init's own thread count (about ten): it still starts, because the limit is written
+        // just before the exec. An init that stays (06+) needs room for itself.
+        const result = await run(step, ['--pids-limit', init ? '16' : '2', '/bin/sh', '-c', 'echo one; echo two']);
+        const container = startContainer(step, [
+          '--pids-limit',
+          init ? '16' : '7',
+          '/bin/sh',
+          '-c',
+          'echo ready; exec sleep 3402',
+        ]);
+        const pid1 = await readyPid1(container);
+        const max = readFileSync(join(controllerDir(cgroupDirsOf(pid1), 'pids'), 'pids.max'), 'utf8').trim();
+        process.kill(pid1, 'SIGKILL');
+        await container.result;
+        expect(result).toExit(0, { stdout: 'one\ntwo\n' });
+        expect(max).toBe(init ? '16' : '7');
+      },
+    );
 
-    it('removes the cgroup when the runtime is interrupted (SIGINT, then SIGINT again to force it)', async () => {
-      const container = startContainer(step, ['--memory', '64m', '/bin/sh', '-c', 'echo ready; exec sleep 3403']);
-      const dirs = containerCgroupDirs(cgroupDirsOf(await readyPid1(container)));
-      container.runtime.kill('SIGINT'); // forwarded; sleep as PID 1 has no handler and ignores it
-      await sleep(200);
-      container.runtime.kill('SIGINT'); // asked twice: the runtime kills the container
-      const result = await container.result;
-      // 137: killed after the second SIGINT. From step 06 on an init passes SIGINT on, and sleep,
-      // no longer PID 1, dies of the first: 130.
-      expect([130, 137]).toContain(result.exitCode);
-      for (const dir of dirs) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
-    });
+    it(
+      'removes the cgroup when the runtime is interrupted (SIGINT, then SIGINT again to force it)',
+      task('04.1'),
+      async () => {
+        const container = startContainer(step, ['--memory', '64m', '/bin/sh', '-c', 'echo ready; exec sleep 3403']);
+        const dirs = containerCgroupDirs(cgroupDirsOf(await readyPid1(container)));
+        container.runtime.kill('SIGINT'); // forwarded; sleep as PID 1 has no handler and ignores it
+        await sleep(200);
+        container.runtime.kill('SIGINT'); // asked twice: the runtime kills the container
+        const result = await container.result;
+        // 137: killed after the second SIGINT. From step 06 on an init passes SIGINT on, and sleep,
+        // no longer PID 1, dies of the first: 130.
+        expect([130, 137]).toContain(result.exitCode);
+        for (const dir of dirs) expect(existsSync(dir), `${dir} is left behind`).toBe(false);
+      },
+    );
 
     it.each([
       ['--memory', 'abc'],

@@ -97,6 +97,7 @@ function hostRoutes(): string[] {
  * at once) never duplicates a rule and never touches the published ports' rules.
  */
 export function ensureNat(subnet: Subnet): void {
+  // #task 05.3
   const cidr = formatSubnet(subnet);
   run(
     'nft',
@@ -117,6 +118,7 @@ add rule ip ${NFT_TABLE} forward iifname "${BRIDGE}" accept
 add rule ip ${NFT_TABLE} forward oifname "${BRIDGE}" ct state established,related accept
 `,
   );
+  // #end-task
 }
 // #endregion nat
 

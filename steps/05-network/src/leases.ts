@@ -17,6 +17,7 @@ export interface Lease {
 // #region try-lease
 /** Takes `name` in `kind` for container `id`, or returns null when someone holds it. */
 export function tryLease(kind: string, name: string, id: string): Lease | null {
+  // #task 05.5
   const dir = join(STATE_DIR, kind);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, name);
@@ -30,6 +31,7 @@ export function tryLease(kind: string, name: string, id: string): Lease | null {
   writeSync(fd, `${id} ${process.pid}\n`);
   closeSync(fd);
   return { file, release: () => rmSync(file, { force: true }) };
+  // #end-task
 }
 // #endregion try-lease
 

@@ -100,6 +100,7 @@ export const network = defineFeature({
   // Trace: `host 05 net.attach`, the init in its new network namespace: the veth, the ports.
   attach(config, pid, spec, cleanup) {
     if (config.mode !== 'bridge') return;
+    // #task 05.2
     const subnet = parseSubnet(config.subnet as string);
     const veth = vethName(spec.id);
     // The peer is born in the container's namespace, already named eth0: nothing to move or rename.
@@ -112,7 +113,9 @@ export const network = defineFeature({
       'link set eth0 up',
       `route add default via ${formatIp(gatewayOf(subnet))}`,
     ]);
+    // #end-task
     for (const port of config.publish) {
+      // #task 05.4
       for (const chain of ['prerouting', 'output']) {
         // prerouting: connections from elsewhere; output: from the host itself (127.0.0.1 too).
         // `insert` puts the rule first: a rule that a killed runtime left for the same port would
@@ -137,6 +140,7 @@ export const network = defineFeature({
           run('nft', ['delete', 'rule', 'ip', NFT_TABLE, chain, 'handle', handle]),
         );
       }
+      // #end-task
     }
   },
   // #endregion attach
@@ -149,7 +153,9 @@ export const network = defineFeature({
 // #region loopback
 /** Container side: a new network namespace starts with `lo` down, even in --net none. */
 function setupLoopback(config: NetworkConfig): void {
+  // #task 05.1
   if (config.mode !== 'host') bringLoopbackUp();
+  // #end-task
 }
 // #endregion loopback
 

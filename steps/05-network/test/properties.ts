@@ -22,6 +22,7 @@ import {
   startContainer,
   startTestHost,
   type TestHost,
+  task,
 } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -94,7 +95,7 @@ async function whileAnotherRuns(step: string, seconds: number, body: () => Promi
 
 export function networkProperties(step: string): void {
   describe(`step ${step}: --net none`, CONTRACT, () => {
-    it('has only lo, and lo is up', async () => {
+    it('has only lo, and lo is up', task('05.1'), async () => {
       const result = await run(step, [
         '--net',
         'none',
@@ -122,14 +123,14 @@ export function networkProperties(step: string): void {
   });
 
   describe(`step ${step}: --net bridge (the default)`, CONTRACT, () => {
-    it('gives the container eth0 with an address, and a default route via the bridge', async () => {
+    it('gives the container eth0 with an address, and a default route via the bridge', task('05.2'), async () => {
       const result = await run(step, ['/bin/sh', '-c', 'ls /sys/class/net; ip -o -4 addr show eth0; ip route']);
       expect(result).toExit(0);
       expect(result.stdout).toMatch(/^eth0\nlo\n/);
       expect(result.stdout).toMatch(/default via \d+\.\d+\.\d+\.\d+ dev eth0/);
     });
 
-    it('is reachable from the host: ping and a TCP connection to its address', async () => {
+    it('is reachable from the host: ping and a TCP connection to its address', task('05.2'), async () => {
       const container = startContainer(step, [
         '/bin/sh',
         '-c',
@@ -164,7 +165,7 @@ export function networkProperties(step: string): void {
       });
     });
 
-    it("reaches the host's bridge address: ping and a TCP connection", async () => {
+    it("reaches the host's bridge address: ping and a TCP connection", task('05.2'), async () => {
       const probe = await run(step, ['/bin/sh', '-c', "ip route | awk '/default/ {print $3}'"]);
       const gateway = probe.stdout.trim();
       const server = createServer((socket) => socket.end('hello-from-host\n'));
@@ -181,7 +182,7 @@ export function networkProperties(step: string): void {
       }
     });
 
-    it('gives containers started at once different addresses, and they reach each other', async () => {
+    it('gives containers started at once different addresses, and they reach each other', task('05.5'), async () => {
       const containers = Array.from({ length: 4 }, (_, i) =>
         startContainer(step, ['/bin/sh', '-c', `ip -o -4 addr show eth0; exec nc -l -p 7003 -e echo from-${i}`]),
       );
@@ -195,7 +196,7 @@ export function networkProperties(step: string): void {
       await Promise.all(containers.map((c) => c.result));
     });
 
-    it('publishes a port: -p HOST:CONTAINER answers on the host', async () => {
+    it('publishes a port: -p HOST:CONTAINER answers on the host', task('05.4'), async () => {
       const hostPort = await freePort();
       const container = startContainer(step, [
         '-p',
@@ -212,7 +213,7 @@ export function networkProperties(step: string): void {
       expect(await container.result).toExit(0);
     });
 
-    it('refuses to publish a host port that another container holds', async () => {
+    it('refuses to publish a host port that another container holds', task('05.5'), async () => {
       const hostPort = await freePort();
       const first = startContainer(step, ['-p', `${hostPort}:80`, '/bin/sh', '-c', 'echo ready; exec sleep 3501']);
       await first.waitForOutput('ready');
@@ -230,33 +231,41 @@ export function networkProperties(step: string): void {
     });
     afterAll(() => internet?.stop());
 
-    it("reaches a host beyond the bridge, which sees the host's address, not the container's", async () => {
-      const result = await run(step, [
-        '/bin/sh',
-        '-c',
-        `ip -o -4 addr show eth0; nc ${internet.address} ${internet.port}`,
-      ]);
-      expect(result).toExit(0);
-      const containerAddress = addressIn(result.stdout);
-      expect(result.stdout).toContain(`seen-from ${internet.hostAddress}\n`);
-      expect(result.stdout).not.toContain(`seen-from ${containerAddress}`);
-    });
+    it(
+      "reaches a host beyond the bridge, which sees the host's address, not the container's",
+      task('05.3'),
+      async () => {
+        const result = await run(step, [
+          '/bin/sh',
+          '-c',
+          `ip -o -4 addr show eth0; nc ${internet.address} ${internet.port}`,
+        ]);
+        expect(result).toExit(0);
+        const containerAddress = addressIn(result.stdout);
+        expect(result.stdout).toContain(`seen-from ${internet.hostAddress}\n`);
+        expect(result.stdout).not.toContain(`seen-from ${containerAddress}`);
+      },
+    );
   });
 
   describe(`step ${step}: nothing left on the host`, CONTRACT, () => {
-    it('leaves the host as it found it after bridged containers with published ports end or are killed', async () => {
-      // The first run may set up what containers share (a bridge, a NAT table); the rest must not add to it.
-      await run(step, ['-p', `${await freePort()}:80`, '/bin/true']);
-      const before = hostState();
-      await run(step, ['-p', `${await freePort()}:80`, '/bin/true']);
-      const container = startContainer(step, ['-p', `${await freePort()}:80`, 'sleep', '3505']);
-      process.kill(await sleepIn(container, 3505), 'SIGKILL');
-      expect(await container.result).toExit(137);
-      expect(
-        describeLeftovers(await settledLeftovers(before)),
-        hint("a container's veth, its address, its port rules and its namespace go when it ends"),
-      ).toBe('');
-    });
+    it(
+      'leaves the host as it found it after bridged containers with published ports end or are killed',
+      task('05.4'),
+      async () => {
+        // The first run may set up what containers share (a bridge, a NAT table); the rest must not add to it.
+        await run(step, ['-p', `${await freePort()}:80`, '/bin/true']);
+        const before = hostState();
+        await run(step, ['-p', `${await freePort()}:80`, '/bin/true']);
+        const container = startContainer(step, ['-p', `${await freePort()}:80`, 'sleep', '3505']);
+        process.kill(await sleepIn(container, 3505), 'SIGKILL');
+        expect(await container.result).toExit(137);
+        expect(
+          describeLeftovers(await settledLeftovers(before)),
+          hint("a container's veth, its address, its port rules and its namespace go when it ends"),
+        ).toBe('');
+      },
+    );
 
     it('removes the veth, the leases and the port rules after a normal exit and after SIGKILL', REFERENCE, async () => {
       const before = networkLeftovers();

@@ -33,14 +33,17 @@ export function runAsInit(args: readonly string[], env: readonly string[]): void
   // Listening before the command exists: an exit cannot happen before there is a listener.
   process.on('SIGCHLD', () => reapAll());
   // What the runtime on the host forwards to the init (FORWARDED_SIGNALS): all of it goes on.
+  // #task 06.3
   for (const signal of FORWARDED_SIGNALS) {
     process.on(signal, () => {
       if (command > 0) kill(command, constants.signals[signal]);
     });
   }
+  // #end-task
   // Signal listeners do not keep Node's event loop alive; this does, until process.exit.
   setInterval(() => {}, 2 ** 30);
 
+  // #task 06.1
   handOverStdioOnly();
   try {
     command = posixSpawn({
@@ -64,10 +67,12 @@ export function runAsInit(args: readonly string[], env: readonly string[]): void
   }
   // End-of-file on the init channel tells the host that the command runs.
   closeSync(INIT_CHANNEL_FD);
+  // #end-task
   reapAll();
 
   /** Reaps every child that has exited: the command, and any orphan handed to PID 1. */
   function reapAll(): void {
+    // #task 06.2
     for (;;) {
       let reaped: { pid: number; status: number };
       try {
@@ -79,6 +84,7 @@ export function runAsInit(args: readonly string[], env: readonly string[]): void
       if (reaped.pid === 0) return; // children remain, none has exited
       if (reaped.pid === command) process.exit(shellExitCode(reaped.status));
     }
+    // #end-task
   }
 }
 // #endregion run-as-init

@@ -34,6 +34,7 @@ export function mountIdmapped(rootfs: string, pid: number, target: string): void
     chmodSync(dir, 0o755);
     if (dir === first) break;
   }
+  // #task 07.2
   const tree = openTree(rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
   const userns = openReadOnly(`/proc/${pid}/ns/user`);
   try {
@@ -43,6 +44,7 @@ export function mountIdmapped(rootfs: string, pid: number, target: string): void
     closeFile(userns);
     close(tree);
   }
+  // #end-task
 }
 // #endregion idmapped
 

@@ -27,6 +27,7 @@ export const cgroupsWithoutRoot = defineFeature({
   ...cgroups,
   configure(flags, spec, log) {
     if (isRoot()) return configureCgroups(flags, spec);
+    // #task 07.4
     for (const [name, value] of [
       ['--memory', flags.memory],
       ['--pids-limit', flags.pidsLimit],
@@ -35,6 +36,7 @@ export const cgroupsWithoutRoot = defineFeature({
       if (value !== undefined) log(`notice: rootless: ${name} ignored: cgroup limits need root or a delegated cgroup`);
     }
     return { ...configureCgroups({ memory: undefined, pidsLimit: undefined, cpus: undefined }, spec), dirs: {} };
+    // #end-task
   },
 });
 // #endregion cgroups-without-root
@@ -50,6 +52,7 @@ export const networkWithoutRoot = defineFeature({
   ...network,
   configure(flags, _spec, log): RootlessNetworkConfig {
     if (isRoot() || flags.net !== 'bridge') return { ...configureNetwork(flags), userMode: false };
+    // #task 07.3
     if (flags.publish.length > 0) {
       throw new UsageError('-p publishes ports through a bridge and NAT, which need root: run with sudo, or drop -p');
     }
@@ -60,6 +63,7 @@ export const networkWithoutRoot = defineFeature({
         : 'notice: rootless: --net none instead of bridge: a bridge needs root; install slirp4netns for user-mode networking',
     );
     return { mode: 'none', publish: [], address: null, subnet: null, userMode };
+    // #end-task
   },
   create(config: RootlessNetworkConfig, spec, cleanup) {
     if (!config.userMode) return network.create?.(config, spec, cleanup);

@@ -116,6 +116,7 @@ export const userNamespace = defineFeature({
  * ranges /etc/subuid grants.
  */
 function writeMaps(pid: number, config: UsernsConfig): void {
+  // #task 07.1
   try {
     if (config.viaNewuidmap) {
       for (const [tool, map] of [
@@ -137,6 +138,7 @@ function writeMaps(pid: number, config: UsernsConfig): void {
       `cannot write the uid/gid maps of the container (${code}): ${usernsRefusalHint(readOrNull)}`,
     );
   }
+  // #end-task
 }
 // #endregion write-maps
 
@@ -154,6 +156,7 @@ function mapRootfs(rootfs: string, pid: number, id: string, config: UsernsConfig
     });
     return target;
   } catch (error) {
+    if (error instanceof RuntimeError) throw error; // not a refusal of the kernel's
     // EINVAL or EPERM: the filesystem (or the kernel, before 5.12) does not do idmapped mounts.
     try {
       rmdirSync(target);

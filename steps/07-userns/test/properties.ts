@@ -12,6 +12,7 @@ import {
   run,
   startContainer,
   startTestHost,
+  task,
 } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -20,28 +21,32 @@ const uidOf = (pid: number): number => Number(/^Uid:\s+(\d+)/m.exec(readFileSync
 
 export function userNamespaceProperties(step: string): void {
   describe(`step ${step}: user namespace, with root`, CONTRACT, () => {
-    it('is uid 0 inside, with 0 mapped to an unprivileged host range in uid_map and gid_map', async () => {
-      const result = await run(step, [
-        '--net',
-        'none',
-        '/bin/sh',
-        '-c',
-        'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map',
-      ]);
-      expect(result).toExit(0);
-      const [uid, gid, uidMap, gidMap] = result.stdout
-        .trim()
-        .split('\n')
-        .map((line) => line.trim().split(/\s+/));
-      expect([uid, gid]).toEqual([['0'], ['0']]);
-      for (const map of [uidMap, gidMap]) {
-        expect(map?.[0]).toBe('0');
-        expect(Number(map?.[1])).toBeGreaterThan(0); // host root is not in the map
-        expect(Number(map?.[2])).toBeGreaterThanOrEqual(65536);
-      }
-    });
+    it(
+      'is uid 0 inside, with 0 mapped to an unprivileged host range in uid_map and gid_map',
+      task('07.1'),
+      async () => {
+        const result = await run(step, [
+          '--net',
+          'none',
+          '/bin/sh',
+          '-c',
+          'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map',
+        ]);
+        expect(result).toExit(0);
+        const [uid, gid, uidMap, gidMap] = result.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.trim().split(/\s+/));
+        expect([uid, gid]).toEqual([['0'], ['0']]);
+        for (const map of [uidMap, gidMap]) {
+          expect(map?.[0]).toBe('0');
+          expect(Number(map?.[1])).toBeGreaterThan(0); // host root is not in the map
+          expect(Number(map?.[2])).toBeGreaterThanOrEqual(65536);
+        }
+      },
+    );
 
-    it("runs as the mapped host uid, seen from the host's /proc", async () => {
+    it("runs as the mapped host uid, seen from the host's /proc", task('07.1'), async () => {
       const container = startContainer(step, [
         '--net',
         'none',
@@ -59,12 +64,12 @@ export function userNamespaceProperties(step: string): void {
       expect(seen).not.toBe(0);
     });
 
-    it('shows the rootfs, owned by host root, as owned by root inside', async () => {
+    it('shows the rootfs, owned by host root, as owned by root inside', task('07.2'), async () => {
       const result = await run(step, ['--net', 'none', 'stat', '-c', '%u:%g', '/bin/busybox', '/etc']);
       expect(result.stdout).toBe('0:0\n0:0\n');
     });
 
-    it('creates files in a host directory made visible to it (-v) as the mapped host uid', async () => {
+    it('creates files in a host directory made visible to it (-v) as the mapped host uid', task('07.1'), async () => {
       const dir = mkdtempSync(join(tmpdir(), 'ctr-volume-'));
       chmodSync(dir, 0o777); // the container's root is an ordinary host uid: it needs write permission
       try {
@@ -85,7 +90,7 @@ export function userNamespaceProperties(step: string): void {
       }
     });
 
-    it("gives root inside no power over the host's kernel: no device nodes, no clock", async () => {
+    it("gives root inside no power over the host's kernel: no device nodes, no clock", task('07.1'), async () => {
       // busybox date exits 0 even when settimeofday fails: its message is the evidence.
       const script =
         'mknod /tmp/null c 1 3 2>/dev/null && echo mknod-allowed || echo mknod-refused; date -s 2001-01-01 2>&1 >/dev/null';
@@ -145,7 +150,7 @@ export function userNamespaceProperties(step: string): void {
     });
     const asUser = () => ({ uid, env: { PATH: process.env.PATH, HOME: home, USER: user } });
 
-    it('runs a container: root inside is the user outside, in a single-id map', async () => {
+    it('runs a container: root inside is the user outside, in a single-id map', task('07.4'), async () => {
       const result = await run(
         step,
         ['--net', 'none', '/bin/sh', '-c', 'id -u; cat /proc/self/uid_map; ls /sys/class/net; stat -c %u /bin/busybox'],
@@ -193,16 +198,20 @@ export function userNamespaceProperties(step: string): void {
       },
     );
 
-    it('still isolates: its own PID, mount and UTS namespaces, and only the container in ps', async () => {
-      const result = await run(
-        step,
-        ['--hostname', 'rootless-box', '/bin/sh', '-c', 'hostname; ps -o pid | wc -l; ls /'],
-        asUser(),
-      );
-      expect(result).toExit(0);
-      const [name, lines] = result.stdout.split('\n');
-      expect(name).toBe('rootless-box');
-      expect(Number(lines)).toBeLessThanOrEqual(5); // header, init, sh, ps (and wc)
-    });
+    it(
+      'still isolates: its own PID, mount and UTS namespaces, and only the container in ps',
+      task('07.3'),
+      async () => {
+        const result = await run(
+          step,
+          ['--hostname', 'rootless-box', '/bin/sh', '-c', 'hostname; ps -o pid | wc -l; ls /'],
+          asUser(),
+        );
+        expect(result).toExit(0);
+        const [name, lines] = result.stdout.split('\n');
+        expect(name).toBe('rootless-box');
+        expect(Number(lines)).toBeLessThanOrEqual(5); // header, init, sh, ps (and wc)
+      },
+    );
   });
 }
