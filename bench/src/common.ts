@@ -44,13 +44,18 @@ export function log(line: string): void {
 }
 
 /** `env` is added to this process's environment. */
-export function run(command: readonly string[], cwd: string, env?: Record<string, string>): SpawnSyncReturns<string> {
+export function run(
+  command: readonly string[],
+  cwd: string,
+  env?: Record<string, string | undefined>,
+  timeoutMs = RUN_TIMEOUT_MS,
+): SpawnSyncReturns<string> {
   return spawnSync(command[0] as string, command.slice(1), {
     cwd,
     env: env && { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
-    timeout: RUN_TIMEOUT_MS,
+    timeout: timeoutMs,
     killSignal: 'SIGKILL',
   });
 }

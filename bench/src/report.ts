@@ -1,6 +1,7 @@
 /** The results: a markdown table (printed, and included by docs/benchmarks.md) and every sample as JSON. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CheckRow } from './check.js';
 import { failureLine, fmtMiB, fmtMs, log, ok, REPO, run } from './common.js';
 import { type Comparison, change } from './compare.js';
 import { type Outcome, type Timing, TRACE_ENTRY } from './latency.js';
@@ -12,7 +13,7 @@ const RESULTS = join(REPO, 'bench', 'results');
 
 export interface Report {
   machine: Machine;
-  options: { runs: number; quick: boolean; compare: string | null };
+  options: { runs: number; quick: boolean; compare: string | null; check: boolean };
   durationS: number;
   references: { runc: number | null; node: number | null };
   ociNamespaces: string[];
@@ -22,6 +23,8 @@ export interface Report {
   comparison: Comparison | null;
   memory: MemoryRow[];
   scale: ScaleResult | null;
+  /** With --check: the student's loop, pnpm check NN. */
+  check: CheckRow[] | null;
 }
 
 /** bench/results/latest.md and latest.json (the report, plus the tsx warm-up runs), then the table on stdout. */
@@ -102,6 +105,17 @@ function markdown(report: Report): string {
     const allOk = s.failed ? `no: ${cell(s.failed)}` : `yes (${exited0}/${s.containers})`;
     const left = s.leftovers.ours.length === 0 ? 'nothing' : cell(s.leftovers.ours.join(', '));
     out.push(`| ${s.containers} | ${allOk} | ${fmtMs(s.wallMs)} | ${left} |`);
+    out.push('');
+  }
+  if (report.check) {
+    out.push("**The student's loop: `pnpm check NN`** (one run each)", '');
+    out.push('| Step | To the first failure of a fresh exercise | Full pass of a finished one |');
+    out.push('| --- | --: | --: |');
+    const seconds = (ms: number | null) => (ms === null ? '–' : `${(ms / 1000).toFixed(1)} s`);
+    for (const row of report.check) {
+      const tail = row.failed ? ` (${cell(row.failed)})` : '';
+      out.push(`| ${row.step} | ${seconds(row.firstFailureMs)} | ${seconds(row.fullPassMs)}${tail} |`);
+    }
     out.push('');
   }
   if (report.notes.length > 0) {

@@ -9,11 +9,13 @@
  * Nothing here crashes on a failing command: the table says "failed: <its first stderr line>".
  * Results go to bench/results/latest.md and latest.json; the markdown table is also printed.
  *
- *   pnpm bench [--runs N] [--quick] [--compare REF]
+ *   pnpm bench [--runs N] [--quick] [--compare REF] [--check]
  *     --quick = 3 runs (CI's smoke test)
  *     --compare REF = also the step rows of commit REF, checked out beside, in the same rounds
+ *     --check = also the student's loop: pnpm check NN to its first failure, and to a full pass
  */
 import { defaultRootfsPath } from '@ctr/rootfs';
+import { measureCheck } from './check.js';
 import { listSteps, log } from './common.js';
 import { checkOut, type OtherTree, removeTree, resolveCommit } from './compare.js';
 import { measureLatency } from './latency.js';
@@ -27,12 +29,14 @@ interface Options {
   runs: number;
   quick: boolean;
   compare: string | null;
+  check: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
   let runs = 20;
   let quick = false;
   let compare: string | null = null;
+  let check = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--') continue;
@@ -47,18 +51,22 @@ function parseArgs(argv: readonly string[]): Options {
     } else if (arg === '--compare' || arg.startsWith('--compare=')) {
       compare = (arg.includes('=') ? arg.slice('--compare='.length) : argv[++i]) ?? '';
       if (!compare) usage('--compare needs a git ref (a commit, a branch, HEAD~1)');
+    } else if (arg === '--check') {
+      check = true;
     } else if (arg === '--help' || arg === '-h') {
       usage(null);
     } else {
       usage(`unknown option "${arg}"`);
     }
   }
-  return { runs, quick, compare };
+  return { runs, quick, compare, check };
 }
 
 function usage(problem: string | null): never {
   if (problem) process.stderr.write(`bench: ${problem}\n`);
-  process.stderr.write('usage: pnpm bench [--runs N] [--quick] [--compare REF]   (as root: sudo pnpm bench)\n');
+  process.stderr.write(
+    'usage: pnpm bench [--runs N] [--quick] [--compare REF] [--check]   (as root: sudo pnpm bench)\n',
+  );
   process.exit(problem ? 2 : 0);
 }
 
@@ -97,6 +105,7 @@ async function main(): Promise<void> {
     const memory = await measureMemory(steps, latency.bundleFailed, oci);
     const scale = await measureScale(steps, rootfs);
     removeBundle(oci.bundle);
+    const check = options.check ? measureCheck(steps) : null;
 
     machine.loadAfter = loadAverage();
     writeReport(
@@ -106,11 +115,12 @@ async function main(): Promise<void> {
         durationS: Math.round(Number(process.hrtime.bigint() - began) / 1e7) / 100,
         references: latency.references,
         ociNamespaces: oci.namespaces,
-        notes: [...oci.notes, ...latency.notes, ...memory.notes, ...scale.notes],
+        notes: [...oci.notes, ...latency.notes, ...memory.notes, ...scale.notes, ...(check?.notes ?? [])],
         latency: latency.timings,
         comparison: latency.comparison,
         memory: memory.rows,
         scale: scale.result,
+        check: check?.rows ?? null,
       },
       latency.warmups,
     );

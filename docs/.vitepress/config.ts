@@ -21,6 +21,7 @@ export default defineConfig({
           { text: 'Getting started', link: '/getting-started' },
           { text: 'The CLI contract', link: '/cli' },
           { text: 'How the runtime is built', link: '/architecture' },
+          { text: 'The life of a container', link: '/life-of-a-container' },
         ],
       },
       {

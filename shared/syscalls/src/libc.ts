@@ -340,7 +340,11 @@ export function openInRoot(rootFd: number, path: string): number {
 /** open_tree(2): a detached copy of the mount at `path`, as an fd, to change before attaching it. */
 export function openTree(path: string, flags: number): number {
   const fd = Number(c.syscall(SYS_OPEN_TREE, 'int', AT_FDCWD, 'const char *', path, 'unsigned int', flags));
-  return check(fd, 'open_tree', [raw('AT_FDCWD'), path, flags]);
+  return check(fd, 'open_tree', [
+    raw('AT_FDCWD'),
+    path,
+    raw(renderFlags(flags, { OPEN_TREE_CLONE, OPEN_TREE_CLOEXEC, AT_RECURSIVE })),
+  ]);
 }
 
 /**

@@ -5,7 +5,7 @@
  * masquerading NAT so that the container reaches what the host reaches. `--net host`: no new
  * namespace at all. Names and meanings as in docker.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   containerStateDir,
@@ -174,6 +174,8 @@ function leaseAddress(
 // #endregion lease-address
 
 function deleteLink(name: string): void {
+  // Usually gone already: a veth pair dies with the container's network namespace.
+  if (!existsSync(`/sys/class/net/${name}`)) return;
   try {
     run('ip', ['link', 'delete', name]);
   } catch (error) {

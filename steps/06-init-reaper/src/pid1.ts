@@ -13,7 +13,7 @@
  * libuv has no child of its own here and never calls waitpid(). This code is the only reaper,
  * and waitpid(-1) cannot take a child from under libuv (docs/architecture.md).
  */
-import { closeSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import {
   commandFailure,
@@ -23,15 +23,27 @@ import {
   RuntimeError,
   resolveCommand,
 } from '@ctr/runtime';
-import { isatty, kill, posixSpawn, shellExitCode, WNOHANG, waitpid } from '@ctr/syscalls';
+import {
+  asking,
+  closeFile,
+  currentContext,
+  isatty,
+  kill,
+  posixSpawn,
+  shellExitCode,
+  WNOHANG,
+  waitpid,
+} from '@ctr/syscalls';
 
 // #region run-as-init
 export function runAsInit(args: readonly string[], env: readonly string[]): void {
   const path = resolveCommand(args[0] as string, env);
   let command = 0;
 
-  // Listening before the command exists: an exit cannot happen before there is a listener.
-  process.on('SIGCHLD', () => reapAll());
+  // Listening before the command exists: an exit cannot happen before there is a listener. The
+  // reaping it does is traced as this hook's, whenever the signal comes.
+  const launch = currentContext();
+  process.on('SIGCHLD', () => asking(launch, reapAll));
   // What the runtime on the host forwards to the init (FORWARDED_SIGNALS): all of it goes on.
   // #task 06.3
   for (const signal of FORWARDED_SIGNALS) {
@@ -66,7 +78,7 @@ export function runAsInit(args: readonly string[], env: readonly string[]): void
     throw commandFailure(path, error);
   }
   // End-of-file on the init channel tells the host that the command runs.
-  closeSync(INIT_CHANNEL_FD);
+  closeFile(INIT_CHANNEL_FD);
   // #end-task
   reapAll();
 

@@ -90,12 +90,18 @@ int main(int argc, char **argv) {
   if (setresgid(0, 0, 0) < 0) fail("setresgid(0, 0, 0)");
   trace("setresgid(0, 0, 0) = 0");
   /* Host groups (gid 0 under sudo) must not follow us in; a rootless map denies setgroups (EPERM). */
-  if (setgroups(0, NULL) < 0 && errno != EPERM) fail("setgroups(0, NULL)");
+  if (setgroups(0, NULL) < 0) {
+    if (errno != EPERM) fail("setgroups(0, NULL)");
+    trace("setgroups(0, NULL) = -1 EPERM: the map denies it (rootless), and the user's own groups stay");
+  } else {
+    trace("setgroups(0, NULL) = 0");
+  }
   if (setresuid(0, 0, 0) < 0) fail("setresuid(0, 0, 0)");
   trace("setresuid(0, 0, 0) = 0");
   /* Changing the effective ids cleared the parent-death signal (man 2 prctl): set it again, and
    * make sure the runtime did not die in between, which would have gone unnoticed. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  trace("prctl(PR_SET_PDEATHSIG, SIGKILL) = 0: again, the id change cleared it");
   if (getppid() != runtime) _exit(125);
   if (unshare(CLONE_NEWPID) < 0) fail("unshare(CLONE_NEWPID)");
   trace("unshare(CLONE_NEWPID) = 0");
@@ -125,6 +131,7 @@ int main(int argc, char **argv) {
   /* The init channel (fd 3) belongs to the init now: holding it would hide from the runtime the
    * end-of-file that says the command started. */
   close(3);
+  trace("close(3) = 0: the init channel is the init's now");
 
   int status;
   while (waitpid(init_pid, &status, 0) < 0) {
