@@ -29,39 +29,33 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   npm install --global --no-fund --no-audit "pnpm@${PNPM_VERSION}" >/dev/null
 fi
 
-# Host tools the network step drives (ip, nsenter, nft), its tests use (ping), and the C compiler
-# step 07 builds its native helper with (gcc, which brings libc6-dev for static test programs), and
-# slirp4netns for step 07's rootless networking, from the
-# distribution when it is Debian-family; elsewhere the runtime names what is missing.
-missing=()
-for tool in ip:iproute2 nsenter:util-linux nft:nftables ping:iputils-ping cc:gcc slirp4netns:slirp4netns; do
-  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+# Installs the Debian packages of the commands it is given as command:package pairs that are not
+# on PATH yet, when this is a Debian-family machine and we are root; names them otherwise.
+install_missing() {
+  local why=$1 missing=() tool
+  shift
+  for tool in "$@"; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
-    say "installing ${missing[*]} (apt-get)"
+    say "installing ${missing[*]} (apt-get), for $why"
     apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null; }
   else
-    say "missing ${missing[*]}: install them with your package manager (step 05 needs them)"
+    say "missing ${missing[*]}: install them with your package manager ($why needs them)"
   fi
-fi
+}
+
+# Host tools the network step drives (ip, nsenter, nft), its tests use (ping), the C compiler step
+# 07 builds its native helper with (gcc, which brings libc6-dev for static test programs), and
+# slirp4netns for step 07's rootless networking.
+install_missing "steps 05 and 07" ip:iproute2 nsenter:util-linux nft:nftables ping:iputils-ping cc:gcc slirp4netns:slirp4netns
 
 # What only the test suites need, with --tests: Chromium for the docs' browser test
 # (docs/test/browser.test.ts), and runc and jq for the runc adapter that the test kit grades
 # (test/adapters/runc). A student's first container needs none of it.
 if [ "${1:-}" = "--tests" ]; then
-  wanted=()
-  for tool in chromium:chromium runc:runc jq:jq; do
-    command -v "${tool%%:*}" >/dev/null 2>&1 || wanted+=("${tool#*:}")
-  done
-  if [ ${#wanted[@]} -gt 0 ]; then
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
-      say "installing ${wanted[*]} (apt-get), for the test suites"
-      apt-get install -y -qq "${wanted[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "${wanted[@]}" >/dev/null; }
-    else
-      say "missing ${wanted[*]}: install them with your package manager (the test suites need them)"
-    fi
-  fi
+  install_missing "the test suites" chromium:chromium runc:runc jq:jq
 fi
 
 say "installing dependencies (pnpm install --frozen-lockfile)"

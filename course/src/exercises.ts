@@ -145,7 +145,8 @@ export function writeExercise(
       );
     }
     const source = own ?? (/^\d\d$/.test(name) ? exerciseOf(name).dir : join(REPO, 'shared', name));
-    symlinkSync(source, join(scope, name));
+    // Relative, so that the links mean the same in any clone of a fork (.gitignore lets them in).
+    symlinkSync(relative(scope, source), join(scope, name));
   }
   writeFileSync(
     join(target, 'tsconfig.json'),

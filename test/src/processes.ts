@@ -152,6 +152,7 @@ export function reapAdopted(): void {
  * They are killed; the lines say what they were.
  */
 export async function killStrays(graceMs = 1000): Promise<string[]> {
+  reapAdopted(); // what ended already (a CLI's esbuild, say) leaves no zombie
   const deadline = Date.now() + graceMs;
   let strays = adoptedChildren().filter(alive);
   while (strays.length > 0 && Date.now() < deadline) {
