@@ -9,15 +9,15 @@
  *      that a regression shows too.
  */
 import { spawnSync } from 'node:child_process';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { REPO } from '@ctr/testkit';
 import { type Outcome, runSuites } from '../../test/src/suites.js';
-import { type Exercise, mineOf, type Progress, readProgress, stubsLeft, writeProgress } from './exercises.js';
+import { type Exercise, mineOf, type Progress, readProgress, shown, stubsLeft, writeProgress } from './exercises.js';
 
 /** The step's CLI as the student wrote it, run the way the suites run any other. */
 export function studentCli(step: string): string {
   // The suites run a CTR_CLI from the top of the checkout, where `--import tsx` resolves.
-  return `${process.execPath} --import tsx ${relative(REPO, join(mineOf(step), 'src', 'main.ts'))}`;
+  return `${process.execPath} --import tsx ${shown(join(mineOf(step), 'src', 'main.ts'))}`;
 }
 
 function compiles(step: string, say: (line?: string) => void): boolean {
@@ -40,7 +40,7 @@ function taskOf(outcome: Outcome): string | null {
 export async function checkStep(exercise: Exercise, say: (line?: string) => void): Promise<number> {
   const step = exercise.step;
   const began = Date.now();
-  say(`Checking your step ${step} (mine/${step}).`);
+  say(`Checking your step ${step} (${shown(mineOf(step))}).`);
   if (!compiles(step, say)) return 1;
 
   // Only the tests of this step's tasks (setup.ts skips the others when CTR_CHECK_TASKS is set).

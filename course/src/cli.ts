@@ -10,8 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, lstatSync, readdirSync, statSync, watch } from 'node:fs';
-import { join, relative } from 'node:path';
-import { REPO } from '@ctr/testkit';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { checkStep } from './check.js';
 import {
@@ -21,6 +20,7 @@ import {
   MINE,
   mineOf,
   readProgress,
+  shown,
   stepIds,
   stubsLeft,
   writeExercise,
@@ -50,12 +50,12 @@ function exercise(step: string, options: { fromMine?: boolean }): void {
   const target = mineOf(ex.step);
   if (existsSync(target)) {
     throw new CourseError(
-      `mine/${ex.step} holds your work on step ${ex.step} already: pnpm check ${ex.step} tests it; pnpm reset ${ex.step} starts over (it keeps a copy)`,
+      `${shown(target)} holds your work on step ${ex.step} already: sudo pnpm check ${ex.step} tests it; pnpm reset ${ex.step} starts over (it keeps a copy)`,
     );
   }
   writeExercise(ex, target, options);
   giveToStudent(MINE);
-  say(`Step ${ex.step} is yours to write, in mine/${ex.step}/src (the tasks: mine/${ex.step}/TASKS.md):`);
+  say(`Step ${ex.step} is yours to write, in ${shown(target)}/src (the tasks: ${shown(target)}/TASKS.md):`);
   say();
   for (const [id, task] of ex.tasks) say(`  ${id}  ${task.title}`);
   say();
@@ -103,9 +103,7 @@ function solution(step: string): void {
   const mine = mineOf(ex.step);
   if (!existsSync(mine))
     throw new CourseError(`no exercise for step ${ex.step} yet: pnpm exercise ${ex.step} makes one`);
-  say(
-    `The reference of step ${ex.step} (${relative(REPO, ex.dir)}/src), as changes to your code (mine/${ex.step}/src):`,
-  );
+  say(`The reference of step ${ex.step} (${shown(ex.dir)}/src), as changes to your code (${shown(mine)}/src):`);
   const diff = spawnSync('git', ['diff', '--no-index', '--color=auto', '--', join(mine, 'src'), join(ex.dir, 'src')], {
     stdio: 'inherit',
   });
@@ -117,9 +115,13 @@ function reset(step: string, options: { fromMine?: boolean }): void {
   const target = mineOf(ex.step);
   const backup = existsSync(target) ? backUp(ex.step) : null;
   writeExercise(ex, target, options);
+  // Starting over: the last check and the hints taken were of the work put aside.
+  const progress = readProgress();
+  delete progress[ex.step];
+  writeProgress(progress);
   giveToStudent(MINE);
-  if (backup) say(`Your work is in ${relative(REPO, backup)}/ (nothing was deleted).`);
-  say(`mine/${ex.step} holds the skeleton of step ${ex.step} again.`);
+  if (backup) say(`Your work is in ${shown(backup)}/ (nothing was deleted).`);
+  say(`${shown(target)} holds the skeleton of step ${ex.step} again.`);
 }
 
 function progressTable(): void {
@@ -157,7 +159,7 @@ async function check(step: string, options: { watch?: boolean }): Promise<number
   if (!options.watch) return once();
   await once();
   say();
-  say(`Watching mine/${ex.step}/src: the check runs again on every save. Ctrl-C to stop.`);
+  say(`Watching ${shown(mineOf(ex.step))}/src: the check runs again on every save. Ctrl-C to stop.`);
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   watch(join(mineOf(ex.step), 'src'), { recursive: true }, () => {

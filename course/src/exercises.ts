@@ -65,6 +65,9 @@ export function exerciseOf(step: string): Exercise {
 
 export const mineOf = (step: string): string => join(MINE, step);
 
+/** A path as the student sees it: relative to the checkout when it is in it (mine/03). */
+export const shown = (path: string): string => (path.startsWith(`${REPO}`) ? relative(REPO, path) : path);
+
 /** What a stub says: the task's title, where to read, and the command for a hint. */
 export function stubText(exercise: Exercise, id: string): string {
   const task = exercise.tasks.get(id);
@@ -131,7 +134,18 @@ export function writeExercise(
   };
   writeFileSync(
     join(target, 'package.json'),
-    `${JSON.stringify({ name: `@mine/${exercise.step}`, private: true, type: 'module', description: reference.description }, null, 2)}\n`,
+    `${JSON.stringify(
+      // exports as the reference's: a later step built --from-mine imports this one as @ctr/NN.
+      {
+        name: `@mine/${exercise.step}`,
+        private: true,
+        type: 'module',
+        description: reference.description,
+        exports: { '.': './src/step.ts' },
+      },
+      null,
+      2,
+    )}\n`,
   );
   const scope = join(target, 'node_modules', '@ctr');
   rmSync(scope, { recursive: true, force: true });
@@ -141,7 +155,7 @@ export function writeExercise(
     const own = /^\d\d$/.test(name) && options.fromMine ? mineOf(name) : null;
     if (own && !existsSync(join(own, 'src'))) {
       throw new CourseError(
-        `--from-mine builds on your step ${name}, and there is no mine/${name}: do it first (pnpm exercise ${name}), or leave out --from-mine`,
+        `--from-mine builds on your step ${name}, and there is no ${shown(mineOf(name))}: do it first (pnpm exercise ${name}), or leave out --from-mine`,
       );
     }
     const source = own ?? (/^\d\d$/.test(name) ? exerciseOf(name).dir : join(REPO, 'shared', name));
@@ -171,8 +185,8 @@ function tasksText(exercise: Exercise, fromMine: boolean): string {
     `Each task below is a \`return todo('${exercise.step}.N', ...)\` in src/: replace it with the code. Everything else`,
     `(the shared packages, ${fromMine ? 'your own earlier steps' : 'the earlier steps'}) is there already.`,
     '',
-    `    pnpm check ${exercise.step}            test your container on the real kernel (sudo: it needs root)`,
-    `    pnpm check ${exercise.step} --watch    again on every save`,
+    `    sudo pnpm check ${exercise.step}          test your container on the real kernel`,
+    `    sudo pnpm check ${exercise.step} --watch  again on every save`,
     `    pnpm hint ${exercise.step}             the next hint for the first unfinished task`,
     `    pnpm solution ${exercise.step}         the reference, as a diff against your code`,
     `    pnpm reset ${exercise.step}            the skeleton again (your work is kept in mine/.backups/)`,

@@ -5,7 +5,16 @@
  * task's tests, naming the task, and each task alone is needed.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '@ctr/testkit';
@@ -38,7 +47,7 @@ describe('the exercise mode, as a student meets it', () => {
     const again = pnpm('exercise', '02');
     expect(again.status).toBe(2);
     expect(again.out.trim()).toBe(
-      'mine/02 holds your work on step 02 already: pnpm check 02 tests it; pnpm reset 02 starts over (it keeps a copy)',
+      `${join(mine, '02')} holds your work on step 02 already: sudo pnpm check 02 tests it; pnpm reset 02 starts over (it keeps a copy)`,
     );
 
     const check = pnpm('check', '02');
@@ -62,8 +71,10 @@ describe('the exercise mode, as a student meets it', () => {
     const reset = pnpm('reset', '02');
     expect(reset.status).toBe(0);
     const backup = /^Your work is in (\S+)\/ \(nothing was deleted\)\.$/m.exec(reset.out)?.[1] as string;
-    expect(readFileSync(join(REPO, backup, 'src', 'uts-namespace.ts'), 'utf8')).toContain('HOSTNAME.test(name)');
+    expect(readFileSync(join(backup, 'src', 'uts-namespace.ts'), 'utf8')).toContain('HOSTNAME.test(name)');
     expect(readFileSync(file, 'utf8')).toContain("todo('02.1'");
+    // Starting over starts the hints over too.
+    expect(pnpm('hint', '02').out).toMatch(/Hint 1 of 3/);
   });
 
   it('says what to do when a stub was deleted and nothing written in its place', { timeout: 60_000 }, () => {
@@ -76,9 +87,26 @@ describe('the exercise mode, as a student meets it', () => {
     expect(check.out).toContain('Fix these first: the check runs your code.');
   });
 
+  it("builds on the student's own earlier step with --from-mine", { timeout: 60_000 }, () => {
+    rmSync(join(mine, '02'), { recursive: true, force: true });
+    expect(pnpm('exercise', '02', '--from-mine').out.trim()).toBe(
+      `--from-mine builds on your step 01, and there is no ${join(mine, '01')}: do it first (pnpm exercise 01), or leave out --from-mine`,
+    );
+    expect(pnpm('exercise', '01').status).toBe(0);
+    rmSync(join(mine, '01', 'src'), { recursive: true });
+    cpSync(join(REPO, 'steps/01-pid-namespace/src'), join(mine, '01', 'src'), { recursive: true });
+    rmSync(join(mine, '02'), { recursive: true, force: true });
+    expect(pnpm('exercise', '02', '--from-mine').status).toBe(0);
+    expect(readlinkSync(join(mine, '02', 'node_modules', '@ctr', '01'))).toBe('../../../01');
+    const check = pnpm('check', '02');
+    expect(check.out, "step 02 compiles and runs on the student's step 01").toMatch(/This is task 02\.1/);
+  });
+
   it('shows the reference as a diff against the student code', () => {
     const { out } = pnpm('solution', '02');
-    expect(out).toContain('The reference of step 02 (steps/02-uts/src), as changes to your code (mine/02/src):');
+    expect(out).toContain(
+      `The reference of step 02 (steps/02-uts/src), as changes to your code (${join(mine, '02')}/src):`,
+    );
     expect(out).toMatch(/^\+\s+if \(Buffer\.byteLength\(name\) > HOST_NAME_MAX/m);
   });
 

@@ -50,6 +50,8 @@ const CACHES = [
 ];
 
 interface Manifest {
+  /** The entry it was built from: two checkouts (an exercise and its reference) share a name. */
+  entry: string;
   inputs: Record<string, { size: number; mtimeMs: number }>;
 }
 
@@ -57,7 +59,7 @@ export async function initProgram(entry: string): Promise<string[]> {
   const underTsx = process.execArgv.some((arg) => /tsx/.test(arg));
   if (!underTsx) return [process.execPath, '--v8-pool-size=0', entry];
   const name = `${basename(dirname(dirname(entry)))}.cjs`;
-  const fresh = CACHES.map((dir) => join(dir, name)).find((bundle) => isFresh(`${bundle}.json`));
+  const fresh = CACHES.map((dir) => join(dir, name)).find((bundle) => isFresh(`${bundle}.json`, entry));
   if (fresh) return [process.execPath, '--v8-pool-size=0', fresh];
   const bundle = join(writableCache(), name);
   await build(entry, bundle);
@@ -75,9 +77,10 @@ function writableCache(): string {
   throw new Error(`no writable cache for the init bundle: tried ${CACHES.join(', ')}`);
 }
 
-function isFresh(manifestPath: string): boolean {
+function isFresh(manifestPath: string, entry: string): boolean {
   try {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    if (manifest.entry !== entry) return false;
     return Object.entries(manifest.inputs).every(([path, seen]) => {
       const now = statSync(path);
       return now.size === seen.size && now.mtimeMs === seen.mtimeMs;
@@ -146,6 +149,6 @@ async function build(entry: string, bundle: string): Promise<void> {
   // Written under a temporary name and renamed: a parallel start sees the old bundle or the new.
   writeFileSync(`${bundle}.${process.pid}`, output.contents);
   renameSync(`${bundle}.${process.pid}`, bundle);
-  writeFileSync(`${bundle}.json.${process.pid}`, JSON.stringify({ inputs }));
+  writeFileSync(`${bundle}.json.${process.pid}`, JSON.stringify({ entry, inputs } satisfies Manifest));
   renameSync(`${bundle}.json.${process.pid}`, `${bundle}.json`);
 }

@@ -45,7 +45,7 @@ export function runAsInit(args: readonly string[], env: readonly string[]): void
   const launch = currentContext();
   process.on('SIGCHLD', () => asking(launch, reapAll));
   // What the runtime on the host forwards to the init (FORWARDED_SIGNALS): all of it goes on.
-  // #task 06.3
+  // #task 06.1
   for (const signal of FORWARDED_SIGNALS) {
     process.on(signal, () => {
       if (command > 0) kill(command, constants.signals[signal]);
@@ -55,7 +55,7 @@ export function runAsInit(args: readonly string[], env: readonly string[]): void
   // Signal listeners do not keep Node's event loop alive; this does, until process.exit.
   setInterval(() => {}, 2 ** 30);
 
-  // #task 06.1
+  // #task 06.2
   handOverStdioOnly();
   try {
     command = posixSpawn({
@@ -84,7 +84,7 @@ export function runAsInit(args: readonly string[], env: readonly string[]): void
 
   /** Reaps every child that has exited: the command, and any orphan handed to PID 1. */
   function reapAll(): void {
-    // #task 06.2
+    // #task 06.3
     for (;;) {
       let reaped: { pid: number; status: number };
       try {

@@ -22,7 +22,7 @@ export function initProperties(step: string): void {
   describe(`step ${step}: an init as PID 1`, CONTRACT, () => {
     it(
       'leaves no zombie behind while the container runs, though the command leaves orphans',
-      task('06.2'),
+      task('06.3'),
       async () => {
         // The subshells exit at once, orphaning their sleeps; then the command becomes `sleep 3`,
         // which never waits for anyone. Orphans go to PID 1, and only an init reaps them.
@@ -43,7 +43,7 @@ export function initProperties(step: string): void {
 
     it(
       'passes SIGTERM sent to the runtime on to a command that traps it, and keeps its exit code',
-      task('06.3'),
+      task('06.1'),
       async () => {
         const script = 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.1; done';
         const container = startContainer(step, ['--net', 'none', '/bin/sh', '-c', script]);
@@ -59,7 +59,7 @@ export function initProperties(step: string): void {
       },
     );
 
-    it('SIGKILLs a command that ignores SIGTERM once --stop-timeout has passed', task('06.3'), async () => {
+    it('SIGKILLs a command that ignores SIGTERM once --stop-timeout has passed', task('06.1'), async () => {
       const script = 'trap "" TERM; echo ready; sleep 60';
       const container = startContainer(step, ['--net', 'none', '--stop-timeout', '1', '/bin/sh', '-c', script]);
       await container.waitForOutput('ready');
@@ -74,13 +74,13 @@ export function initProperties(step: string): void {
       ['kill -USR1 $$', 128 + 10],
     ])(
       'exits with the status of `%s`: %i (the command is not PID 1, so it can die of its own signal)',
-      task('06.2'),
+      task('06.3'),
       async (script, code) => {
         expect(await run(step, ['--net', 'none', '/bin/sh', '-c', script])).toExit(code);
       },
     );
 
-    it('passes stdin to stdout byte for byte: 4 MiB of random binary data', task('06.1'), async () => {
+    it('passes stdin to stdout byte for byte: 4 MiB of random binary data', task('06.2'), async () => {
       const input = randomBytes(4 * 1024 * 1024);
       const result = await run(step, ['--net', 'none', 'cat'], { input });
       expect(result).toExit(0);
@@ -88,7 +88,7 @@ export function initProperties(step: string): void {
       expect(sha256(result.stdoutBytes)).toBe(sha256(input));
     });
 
-    it('passes stderr through byte for byte', task('06.1'), async () => {
+    it('passes stderr through byte for byte', task('06.2'), async () => {
       const input = randomBytes(256 * 1024);
       const result = await run(step, ['--net', 'none', '/bin/sh', '-c', 'cat >&2'], { input });
       expect(sha256(result.stderrBytes.subarray(-input.length))).toBe(sha256(input));
@@ -96,7 +96,7 @@ export function initProperties(step: string): void {
 
     it(
       'runs an interactive shell under a terminal; Ctrl-C stops the program inside, not the shell',
-      task('06.1'),
+      task('06.2'),
       async () => {
         // script(1) gives the runtime a pseudo-terminal as stdin, stdout and stderr.
         const { argv, cwd } = cliUnderTest(step);
