@@ -14,23 +14,12 @@ export default defineConfig({
       { text: 'Troubleshooting', link: '/troubleshooting' },
       { text: 'Instructors', link: '/instructors' },
     ],
+    // In the order a student goes: set up, the steps, then what to look things up in. VitePress's
+    // "Next page" at the foot of each page follows it.
     sidebar: [
       {
         text: 'Start here',
-        items: [
-          { text: 'Getting started', link: '/getting-started' },
-          { text: 'The CLI contract', link: '/cli' },
-          { text: 'How the runtime is built', link: '/architecture' },
-          { text: 'The life of a container', link: '/life-of-a-container' },
-        ],
-      },
-      {
-        text: 'Reference',
-        items: [
-          { text: 'Benchmarks', link: '/benchmarks' },
-          { text: 'Troubleshooting', link: '/troubleshooting' },
-          { text: 'For instructors', link: '/instructors' },
-        ],
+        items: [{ text: 'Getting started', link: '/getting-started' }],
       },
       {
         text: 'Steps',
@@ -42,6 +31,17 @@ export default defineConfig({
           { text: '05 · Network: veth, bridge, NAT, ports', link: '/steps/05-network' },
           { text: '06 · An init as PID 1', link: '/steps/06-init-reaper' },
           { text: '07 · User namespace and rootless', link: '/steps/07-userns' },
+        ],
+      },
+      {
+        text: 'Reference',
+        items: [
+          { text: 'How the runtime is built', link: '/architecture' },
+          { text: 'The life of a container', link: '/life-of-a-container' },
+          { text: 'The CLI contract', link: '/cli' },
+          { text: 'Troubleshooting', link: '/troubleshooting' },
+          { text: 'Benchmarks', link: '/benchmarks' },
+          { text: 'For instructors', link: '/instructors' },
         ],
       },
     ],
