@@ -25,6 +25,7 @@ export type RootlessNetworkConfig = NetworkConfig & { userMode: boolean };
  */
 export const cgroupsWithoutRoot = defineFeature({
   ...cgroups,
+  // Trace: `host 07 cgroups.configure`, no system call; the other hooks are step 04's.
   configure(flags, spec, log) {
     if (isRoot()) return configureCgroups(flags, spec);
     // #task 07.4
@@ -50,6 +51,8 @@ export const cgroupsWithoutRoot = defineFeature({
  */
 export const networkWithoutRoot = defineFeature({
   ...network,
+  // Trace: `host 07 net.configure`, no system call; with root, create and attach are step 05's,
+  // without it `07 net.attach` starts slirp4netns (`$ slirp4netns ... &`).
   configure(flags, _spec, log): RootlessNetworkConfig {
     if (isRoot() || flags.net !== 'bridge') return { ...configureNetwork(flags), userMode: false };
     // #task 07.3
@@ -91,6 +94,7 @@ export const networkWithoutRoot = defineFeature({
  */
 export const mountsInUserNamespace = defineFeature({
   ...mountNamespace,
+  // Trace: `init 07 mnt.setup`: step 03's mounts and pivot_root, with the host's /sys under --net host.
   setup(config, spec) {
     const ownsNetwork = (spec.namespaces & CLONE_NEWNET) !== 0;
     const hostSys: MountStep = { kind: 'bind', source: '/sys', target: '/sys', readonly: true };

@@ -90,6 +90,8 @@ export const userNamespace = defineFeature({
     const forwarded = FORWARDED_SIGNALS.map((name) => constants.signals[name]).join(',');
     return spawn([nsexecBinary(), `--forward=${forwarded}`]);
   },
+  // Trace: `host 07 user.spawned`, while the helper waits in the new user namespace: the id maps,
+  // the idmapped rootfs, then `M` lets it go on; it replies with the init's pid.
   async spawned(config, pid, spec, cleanup, helper) {
     const socket = helper.stdio[4] as Readable & Writable;
     const lines = readLines(socket);
