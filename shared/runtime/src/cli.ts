@@ -9,10 +9,10 @@
  * Options after the command belong to the command (`start ls -l`), as in `docker run`.
  */
 import type { ChildProcess } from 'node:child_process';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { describeFailure, EXIT_RUNTIME_ERROR } from './errors.js';
 import type { Step } from './feature.js';
-import { addFlags, type FlagValues, flag, repeatable } from './flags.js';
+import { collect, type FlagTable, type FlagValues, flag, repeatable } from './flags.js';
 import { startContainer } from './host.js';
 
 /** The flags of every step that belong to the runtime itself rather than to a feature. */
@@ -108,4 +108,17 @@ export async function runCli(
     if (process.env.CTR_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return failure.exitCode;
   }
+}
+
+/** Adds the flags to `command`; returns how to read their values back once it has parsed. */
+function addFlags<T extends FlagTable>(command: Command, table: T): (parsed: Record<string, unknown>) => FlagValues<T> {
+  const attributes = Object.entries(table).map(([key, spec]) => {
+    const option = new Option(spec.flags, spec.description);
+    if (spec.repeatable) option.argParser(collect).default([]);
+    else if (spec.defaultValue !== undefined) option.default(spec.defaultValue);
+    command.addOption(option);
+    return [key, option.attributeName()] as const;
+  });
+  return (parsed) =>
+    Object.fromEntries(attributes.map(([key, attribute]) => [key, parsed[attribute]])) as FlagValues<T>;
 }

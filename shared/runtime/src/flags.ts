@@ -7,10 +7,10 @@
  *   },
  *   configure({ hostname, volume }) { ... }     // hostname: string | undefined; volume: string[]
  *
- * commander parses them; each feature gets back only its own, under the names it declared.
+ * commander parses them (cli.ts); each feature gets back only its own, under the names it
+ * declared. This file does not load commander: the init imports it, and commander takes longer to
+ * load than anything the init does with it (nothing).
  */
-import { type Command, Option } from 'commander';
-
 /** One flag of `start`. `T` is the type of its value in `configure`. */
 export interface FlagSpec<T> {
   readonly flags: string;
@@ -40,19 +40,3 @@ export function repeatable(flags: string, description: string): FlagSpec<string[
 
 /** commander's accumulator for a repeatable option. */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-/** Adds the flags to `command`; returns how to read their values back once it has parsed. */
-export function addFlags<T extends FlagTable>(
-  command: Command,
-  table: T,
-): (parsed: Record<string, unknown>) => FlagValues<T> {
-  const attributes = Object.entries(table).map(([key, spec]) => {
-    const option = new Option(spec.flags, spec.description);
-    if (spec.repeatable) option.argParser(collect).default([]);
-    else if (spec.defaultValue !== undefined) option.default(spec.defaultValue);
-    command.addOption(option);
-    return [key, option.attributeName()] as const;
-  });
-  return (parsed) =>
-    Object.fromEntries(attributes.map(([key, attribute]) => [key, parsed[attribute]])) as FlagValues<T>;
-}

@@ -1,6 +1,7 @@
 /** Small host-side helpers several steps need. */
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { trace, tracing } from '@ctr/syscalls';
 
 /** True when `command` is an executable in PATH: a lookup, no shell started. */
@@ -39,6 +40,8 @@ export function readFileOr<T extends string | null>(path: string, fallback: T): 
  * `$ ip link add ... = 0`, with the exit status (and the first line of stderr when it failed).
  */
 export function hostCommand(command: string, args: readonly string[], input?: string): SpawnSyncReturns<string> {
+  // Loaded here, not above: the init imports this file too, and child_process costs it ~5 ms.
+  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const result = spawnSync(command, args, { input, encoding: 'utf8' });
   if (tracing()) {
     const status = result.error
