@@ -3,8 +3,15 @@
 # workspace's dependencies (exact versions from pnpm-lock.yaml) and the default rootfs; with
 # --tests, also what `pnpm test` needs. Safe to run again: each part is skipped when it is there.
 #
-#   sudo ./setup.sh            a container's needs
-#   sudo ./setup.sh --tests    and the test suites'
+#   ./setup.sh            a container's needs
+#   ./setup.sh --tests    and the test suites'
+#   ./setup.sh start      a container's needs, then a shell in a step 03 container
+#   ./setup.sh test       the test suites' needs, then every suite (pnpm test)
+#
+# It needs root (packages, the rootfs's device nodes, and the containers after it). Run as root
+# it goes on; run as a user it runs itself again under sudo, so the README's commands work as
+# written both where the user is root and there is no sudo (minimal Debian images, containers,
+# many VMs) and on a desktop with sudo.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -12,6 +19,33 @@ PNPM_VERSION=12.21.0
 NODE_MAJOR_MIN=20
 
 say() { printf 'setup: %s\n' "$*" >&2; }
+
+then_run=()
+with_tests=false
+case "${1:-}" in
+  '') ;;
+  --tests) with_tests=true ;;
+  start) then_run=(pnpm --filter 03 start) ;;
+  test) with_tests=true then_run=(pnpm test) ;;
+  -h | --help)
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+    exit 0
+    ;;
+  *)
+    say "unknown argument \"$1\": use one of  start, test, --tests  (or none: set up only)"
+    exit 2
+    ;;
+esac
+
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    say "this needs root, and there is no sudo here: run it as root (su -c './setup.sh${*:+ $*}')"
+    exit 1
+  fi
+  # PATH goes along: under sudo, a Node from nvm or a user's pnpm would not be on root's PATH.
+  say "not root: running again under sudo"
+  exec sudo env "PATH=$PATH" "$0" "$@"
+fi
 
 if ! command -v node >/dev/null 2>&1; then
   say "node is not on this PATH. Install Node.js >= ${NODE_MAJOR_MIN} (https://nodejs.org or your distribution);"
@@ -54,7 +88,7 @@ install_missing "steps 05 and 07" ip:iproute2 nsenter:util-linux nft:nftables pi
 # What only the test suites need, with --tests: Chromium for the docs' browser test
 # (docs/test/browser.test.ts), and runc and jq for the runc adapter that the test kit grades
 # (test/adapters/runc). A student's first container needs none of it.
-if [ "${1:-}" = "--tests" ]; then
+if $with_tests; then
   install_missing "the test suites" chromium:chromium runc:runc jq:jq
 fi
 
@@ -64,3 +98,8 @@ pnpm install --frozen-lockfile --reporter=append-only >/dev/null
 say "making sure the default rootfs exists (pnpm rootfs)"
 pnpm --silent rootfs >/dev/null
 say "done"
+
+if [ ${#then_run[@]} -gt 0 ]; then
+  say "running: ${then_run[*]}   (next time, that command alone; as a user: sudo ${then_run[*]})"
+  exec "${then_run[@]}"
+fi
