@@ -106,11 +106,14 @@ export function markedTasks(exercise: Exercise): string[] {
   return tasks.sort();
 }
 
-function skeletonSources(exercise: Exercise): [string, string][] {
-  const src = join(exercise.dir, 'src');
-  return readdirSync(src)
+/** The step's sources that may hold markers, relative to the step's directory (src/*.ts). */
+export const skeletonSourcePaths = (exercise: Exercise): string[] =>
+  readdirSync(join(exercise.dir, 'src'))
     .filter((name) => name.endsWith('.ts'))
-    .map((name) => [join('src', name), readFileSync(join(src, name), 'utf8')]);
+    .map((name) => join('src', name));
+
+function skeletonSources(exercise: Exercise): [string, string][] {
+  return skeletonSourcePaths(exercise).map((path) => [path, readFileSync(join(exercise.dir, path), 'utf8')]);
 }
 
 /**
