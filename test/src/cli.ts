@@ -9,11 +9,14 @@
  * output, exit codes and the kernel's own records.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
+import { basename } from 'node:path';
 import { parse, quote } from 'shell-quote';
 import { type RunRecord, recordRun, transcript, trimmed } from './journal.js';
-import { stepDirectory } from './paths.js';
+import { REPO, stepDirectory } from './paths.js';
 import { registerCli, stopCli } from './processes.js';
+import { scaled } from './slowness.js';
 
 export { REPO } from './paths.js';
 
@@ -27,6 +30,20 @@ export function cliUnderTest(step: string): { argv: string[]; cwd: string } {
     });
     return { argv, cwd: process.cwd() };
   }
+  const entry = process.env.CTR_TEST_ENTRY ?? 'tsx';
+  if (entry === 'bundle') {
+    // The step's own runtime (so its reference tests still run), from the esbuild bundle it makes
+    // of itself when started through tsx (shared/runtime/src/fast-start.ts): the same code without
+    // tsx's start-up, which under QEMU's software CPU takes 6-11 s of every start (pnpm test:v2).
+    const bundle = `${REPO}node_modules/.cache/ctr-init/${basename(stepDirectory(step))}.cjs`;
+    if (!existsSync(bundle)) {
+      throw new Error(
+        `CTR_TEST_ENTRY=bundle: there is no ${bundle} yet: one start through tsx makes it (node --import tsx src/main.ts start /bin/true in the step's directory)`,
+      );
+    }
+    return { argv: [process.execPath, bundle], cwd: stepDirectory(step) };
+  }
+  if (entry !== 'tsx') throw new Error(`CTR_TEST_ENTRY=${JSON.stringify(entry)}: use tsx (the default) or bundle`);
   // Run from the step's directory so that `--import tsx` resolves as it does under pnpm.
   return { argv: [process.execPath, '--import', 'tsx', 'src/main.ts'], cwd: stepDirectory(step) };
 }
@@ -46,7 +63,7 @@ export interface RunResult {
 export interface RunOptions {
   /** Bytes for the container's stdin; stdin is /dev/null otherwise. */
   input?: string | Buffer;
-  /** The CLI and all it started are killed, and the run fails, when it runs longer (default 30 s). */
+  /** The CLI and all it started are killed, and the run fails, when it runs longer (default 30 s, scaled). */
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   /** Run the CLI as this user instead of root, e.g. to see it refuse. */
@@ -114,7 +131,7 @@ export function startContainer(step: string, args: readonly string[], options: R
   runtime.stdin?.on('error', () => {});
   if (options.input !== undefined) runtime.stdin?.end(options.input);
 
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? scaled(30_000);
   const result = new Promise<RunResult>((resolve, reject) => {
     stop = async (reason) => {
       if (record.stoppedBecause !== undefined) return;
@@ -157,7 +174,7 @@ export function startContainer(step: string, args: readonly string[], options: R
         runtime.stdout?.destroy();
         runtime.stderr?.destroy();
         finish(code, signal);
-      }, 2000);
+      }, scaled(2000));
     });
     runtime.once('close', finish);
   });

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { containerProcessesBelow } from './processes.js';
+import { scaled } from './slowness.js';
 
 export interface HostState {
   mounts: string[];
@@ -127,7 +128,7 @@ export const isClean = (leftovers: Leftovers): boolean => Object.values(leftover
  * Leftovers once the host has settled: a runtime's clean-up may finish a moment after its exit
  * status is known (a cgroup is removed once its last process is gone). Waits up to `graceMs`.
  */
-export async function settledLeftovers(before: HostState, graceMs = 2000): Promise<Leftovers> {
+export async function settledLeftovers(before: HostState, graceMs = scaled(2000)): Promise<Leftovers> {
   const deadline = Date.now() + graceMs;
   let leftovers = leftoversSince(before);
   while (!isClean(leftovers) && Date.now() < deadline) {

@@ -1,5 +1,6 @@
 /** Facts read from the kernel on the host side, to compare with what the container reports. */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { scaled } from './slowness.js';
 
 export type NamespaceKind = 'cgroup' | 'ipc' | 'mnt' | 'net' | 'pid' | 'user' | 'uts';
 
@@ -41,7 +42,7 @@ export function childrenOf(pid: number): number[] {
 export async function waitForDescendant(
   pid: number,
   matches: (cmdline: string[]) => boolean,
-  timeoutMs = 10_000,
+  timeoutMs = scaled(10_000),
 ): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

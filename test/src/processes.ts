@@ -11,6 +11,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PR_SET_CHILD_SUBREAPER, prctl, WNOHANG, waitpid } from '@ctr/syscalls';
 import { childrenOf } from './kernel.js';
+import { scaled } from './slowness.js';
 
 export function becomeSubreaper(): void {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -151,7 +152,7 @@ export function reapAdopted(): void {
  * (a container's processes take a moment to go after its init), and everything below them.
  * They are killed; the lines say what they were.
  */
-export async function killStrays(graceMs = 1000): Promise<string[]> {
+export async function killStrays(graceMs = scaled(1000)): Promise<string[]> {
   reapAdopted(); // what ended already (a CLI's esbuild, say) leaves no zombie
   const deadline = Date.now() + graceMs;
   let strays = adoptedChildren().filter(alive);
@@ -191,7 +192,7 @@ export function containerProcessesBelow(pid: number = process.pid): string[] {
  * moment to clean up after itself (a runtime removes its cgroups and its state when it is asked to
  * stop); then whatever is left of its tree, and anything it left behind, is killed.
  */
-export async function stopCli(pid: number, graceMs = 2000): Promise<string[]> {
+export async function stopCli(pid: number, graceMs = scaled(2000)): Promise<string[]> {
   const before = [pid, ...descendantsOf(pid)].map((p) => `${p} ${commandLineOf(p)}`);
   signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;

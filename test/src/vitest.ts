@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { TEST_KINDS } from './kinds.ts';
+import { scaled } from './slowness.ts';
 
 /** The vitest settings every package's suite shares; `name` labels its results. */
 export function suiteConfig(name: string, include = ['test/**/*.test.ts']) {
@@ -15,8 +16,8 @@ export function suiteConfig(name: string, include = ['test/**/*.test.ts']) {
       // Every test of a step says which kind it is (summary-reporter.ts counts a test that does not).
       tags: TEST_KINDS,
       // Real containers: a start is ~0.3 s under tsx; a limit is a hang detector, not a benchmark.
-      testTimeout: 60_000,
-      hookTimeout: 120_000,
+      testTimeout: scaled(60_000),
+      hookTimeout: scaled(120_000),
       // Used when one package runs alone (`pnpm --filter NN test`); the top config has its own.
       reporters: ['default', fileURLToPath(new URL('./summary-reporter.ts', import.meta.url))],
     },

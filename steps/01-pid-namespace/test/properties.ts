@@ -1,6 +1,6 @@
 /** What step 01 promises, checked on the real kernel; every later step's suite runs these too. */
 import { readdirSync, readFileSync } from 'node:fs';
-import { CONTRACT, hint, namespaceOf, run, sleepIn, startContainer, task } from '@ctr/testkit';
+import { CONTRACT, hint, namespaceOf, run, scaled, sleepIn, startContainer, task } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 
 /** From step 06 on, an init is PID 1 and the command is its child. */
@@ -50,7 +50,7 @@ export function pidNamespaceProperties(step: string, { init = false }: PidOption
       // The background sleep is orphaned when the shell (PID 1) exits; the kernel kills it.
       const result = await run(step, ['/bin/sh', '-c', 'sleep 3112 & echo started']);
       expect(result).toExit(0, { stdout: 'started\n' });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, scaled(200)));
       expect(
         processesRunning(['sleep', '3112']),
         hint(

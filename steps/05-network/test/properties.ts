@@ -17,6 +17,7 @@ import {
   REFERENCE,
   REPO,
   run,
+  scaled,
   settledLeftovers,
   sleepIn,
   startContainer,
@@ -27,7 +28,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Connects (retrying while the server starts) and returns all the server sent. */
-async function fetchTcp(host: string, port: number, timeoutMs = 10_000): Promise<string> {
+async function fetchTcp(host: string, port: number, timeoutMs = scaled(10_000)): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -10,6 +10,7 @@ import {
   hint,
   processesInNamespaceOf,
   run,
+  scaled,
   startContainer,
   task,
 } from '@ctr/testkit';
@@ -30,7 +31,7 @@ export function initProperties(step: string): void {
         const container = startContainer(step, ['--net', 'none', '/bin/sh', '-c', script]);
         await container.waitForOutput('ready');
         const pid1 = containerPid1(container.runtime.pid as number) as number;
-        await sleep(800);
+        await sleep(scaled(800));
         const table = processesInNamespaceOf(pid1);
         expect(await container.result).toExit(0);
         expect(table.length).toBeGreaterThan(1);
@@ -107,7 +108,7 @@ export function initProperties(step: string): void {
           screen += chunk;
         });
         const waitFor = async (text: string) => {
-          const deadline = Date.now() + 15_000;
+          const deadline = Date.now() + scaled(15_000);
           while (!screen.includes(text)) {
             if (Date.now() > deadline)
               throw new Error(`"${text}" never appeared on the terminal: ${JSON.stringify(screen)}`);
