@@ -83,7 +83,7 @@ export async function ensureDefaultRootfs(log: Log, sources: readonly Source[] =
 
 
 /** lstat, not stat: /bin/sh is often a link to /bin/busybox, which only resolves inside the rootfs. */
-function hasShell(rootfs: string): boolean {
+export function hasShell(rootfs: string): boolean {
   try {
     lstatSync(join(rootfs, 'bin/sh'));
     return true;

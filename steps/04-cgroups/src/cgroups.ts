@@ -94,7 +94,7 @@ export const cgroups = defineFeature({
     // #task 04.1
     enableV2Controllers(layout);
     for (const dir of unique) {
-      makeDirectory(dir);
+      makeCgroup(dir);
       cleanup.defer(`remove the cgroup ${dir}`, () => removeCgroup(dir));
     }
     // #end-task
@@ -147,12 +147,30 @@ function enableV2Controllers(layout: Layout): void {
   const v2 = (['memory', 'pids', 'cpu'] as const).filter((c) => layout[c]?.version === 2);
   const mountPoint = v2.length > 0 ? layout[v2[0] as Controller]?.mountPoint : undefined;
   if (!mountPoint) return;
-  makeDirectory(join(mountPoint, PARENT));
+  makeCgroup(join(mountPoint, PARENT));
   for (const dir of [mountPoint, join(mountPoint, PARENT)]) {
     writeCgroupFile(join(dir, 'cgroup.subtree_control'), v2.map((c) => `+${c}`).join(' '));
   }
 }
 // #endregion enable-v2
+
+/** What the machine, not the runtime, got wrong: a cgroup filesystem this process may not change. */
+const UNWRITABLE = ['EACCES', 'EPERM', 'EROFS'];
+const MACHINE_HINT =
+  ': no writable cgroup here (run as root, on the host); pnpm run doctor says what this machine lacks';
+
+/**
+ * mkdir -p of a container's cgroup. Node reports the deepest directory's ENOENT when a parent
+ * could not be made (EROFS, EACCES), so any failure here points at the machine.
+ */
+function makeCgroup(dir: string): void {
+  try {
+    makeDirectory(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new RuntimeError(`cannot make the cgroup ${dir} (${code})${MACHINE_HINT}`, undefined, { cause: error });
+  }
+}
 
 function writeCgroupFile(path: string, value: string, optional = false): void {
   try {
@@ -163,7 +181,9 @@ function writeCgroupFile(path: string, value: string, optional = false): void {
     const hint =
       code === 'EBUSY' && path.endsWith('subtree_control')
         ? ': processes live in that cgroup, and v2 lets only leaf cgroups (or the root) hold them'
-        : '';
+        : UNWRITABLE.includes(code ?? '')
+          ? MACHINE_HINT
+          : '';
     throw new RuntimeError(`cannot write "${value}" to ${path} (${code})${hint}`, undefined, { cause: error });
   }
 }

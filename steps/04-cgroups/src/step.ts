@@ -1,12 +1,15 @@
 import { step03 } from '@ctr/03';
 import { defineStep } from '@ctr/runtime';
+import { cgroupfs } from './cgroupfs.js';
 import { cgroups } from './cgroups.js';
 
-export { cgroups, configureCgroups } from './cgroups.js';
+export { cgroupfs, cgroupfsPlan } from './cgroupfs.js';
+export { cgroups, configureCgroups, containerDir } from './cgroups.js';
+export { describeLayout, type Layout, readLayout } from './layout.js';
 
 export const step04 = defineStep({
   id: '04',
   title: 'cgroups: memory, pids and CPU limits',
   extends: step03,
-  adds: [cgroups],
+  adds: [cgroups, cgroupfs],
 });

@@ -1,8 +1,8 @@
 /** What step 04 promises, checked on the real kernel with the cgroups' own counters. */
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CONTRACT,
@@ -13,6 +13,7 @@ import {
   containerPid1,
   controllerDir,
   hint,
+  namespaceOf,
   REFERENCE,
   type RunningContainer,
   run,
@@ -32,6 +33,7 @@ async function readyPid1(container: RunningContainer): Promise<number> {
 
 /** `init`: from step 06 on the init stays, and its threads share --pids-limit with the command. */
 export function cgroupProperties(step: string, { init = false }: { init?: boolean } = {}): void {
+  const onV2 = readLayout().memory?.version === 2;
   describe(`step ${step}: cgroups`, CONTRACT, () => {
     it(
       'OOM-kills an allocation past --memory (137), says so from the OOM counter, and removes the cgroup',
@@ -63,6 +65,34 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
       const result = await run(step, ['--memory', '192m', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=20M', 'count=1']);
       expect(result).toExit(0);
       expect(result.stderr).not.toMatch(/out of memory|OOM/i);
+    });
+
+    it("holds only the container's processes in its cgroup, none of the host's", task('04.2'), async () => {
+      // Seen from the host, so that every pid is real (a v1 cgroup.procs read inside leaves out
+      // the processes of other PID namespaces; v2 shows them as 0). A process of the runtime left
+      // in the container's cgroup would count against its limits and keep it from being removed.
+      const container = startContainer(step, ['--memory', '96m', '/bin/sh', '-c', 'echo ready; exec sleep 3402']);
+      const pid1 = await readyPid1(container);
+      const inside = namespaceOf(pid1, 'pid');
+      const outsiders: string[] = [];
+      for (const dir of containerCgroupDirs(cgroupDirsOf(pid1))) {
+        for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+          try {
+            if (namespaceOf(Number(pid), 'pid') !== inside) {
+              const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+              outsiders.push(`${dir}: pid ${pid} (${command.slice(0, 80)})`);
+            }
+          } catch {
+            // It exited between the two reads: not in the cgroup any more.
+          }
+        }
+      }
+      process.kill(pid1, 'SIGKILL');
+      await container.result;
+      expect(
+        outsiders,
+        hint('move the init into the cgroup, not a process that stays outside its PID namespace'),
+      ).toEqual([]);
     });
 
     it(
@@ -141,6 +171,43 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
     });
 
     it(
+      'shows its own cgroup at /sys/fs/cgroup, read-only: the --memory limit, no cgroup above or beside it',
+      task('04.6'),
+      async () => {
+        const limit = String(96 * 1024 ** 2);
+        const file = onV2 ? '/sys/fs/cgroup/memory.max' : '/sys/fs/cgroup/memory/memory.limit_in_bytes';
+        const dir = dirname(file);
+        // The host's hierarchy (or any cgroup above the container's) has subdirectories, the
+        // container's own cgroup among them, and holds processes of other PID namespaces, which
+        // cgroup.procs shows as 0: the container's own cgroup has neither.
+        const probe = [
+          `cat ${file}`,
+          `echo 1 > ${file} && echo wrote`,
+          `mkdir ${dir}/probe && echo made`,
+          `cat ${file}`,
+          `echo subdirs $(find ${dir} -mindepth 1 -type d | wc -l)`,
+          `echo outsiders $(grep -cx 0 ${dir}/cgroup.procs)`,
+        ].join('; ');
+        const result = await run(step, ['--memory', '96m', '/bin/sh', '-c', probe]);
+        expect(result).toExit(0);
+        const lines = result.stdout.trim().split('\n');
+        const mounted = hint(
+          "mount the cgroup filesystem at /sys/fs/cgroup inside, after the cgroup namespace exists: it then shows the container's cgroup as its root",
+        );
+        expect(lines[0], mounted).toBe(limit);
+        expect(lines, hint('mount it read-only: the container may read its limits, not raise them')).not.toContain(
+          'wrote',
+        );
+        expect(lines).not.toContain('made');
+        expect(lines[1]).toBe(limit);
+        expect(lines.slice(2), hint("the host's hierarchy is mounted, not the container's own cgroup")).toEqual([
+          'subdirs 0',
+          'outsiders 0',
+        ]);
+      },
+    );
+
+    it(
       'runs the command inside the limits from its first instruction, even a low --pids-limit',
       task('04.2'),
       async () => {
@@ -196,7 +263,6 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
   // The layout decides where the cgroups go; each check names the layout it needs.
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   const kind = describeLayout(mountinfo);
-  const onV2 = readLayout().memory?.version === 2;
   describe(`step ${step}: cgroup layout (this machine: ${kind})`, REFERENCE, () => {
     it.skipIf(!onV2)(
       `v2 layout only (${onV2 ? `runs here: ${kind}` : `skipped here: memory is on cgroup v1, this machine is ${kind}`}): enables memory, pids and cpu in cgroup.subtree_control of the parents`,
@@ -205,9 +271,42 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
         const dirs = cgroupDirsOf(await readyPid1(container));
         const parent = join(dirs.v2 as string, '..');
         const enabled = readFileSync(join(parent, 'cgroup.subtree_control'), 'utf8');
+        // Without swap accounting (a kernel built without it, or swapaccount=0) the file is absent.
+        const swapMax = join(dirs.v2 as string, 'memory.swap.max');
+        const swap = existsSync(swapMax) ? readFileSync(swapMax, 'utf8').trim() : 'no memory.swap.max';
+        const memoryMax = readFileSync(join(dirs.v2 as string, 'memory.max'), 'utf8').trim();
         process.kill(containerPid1(container.runtime.pid as number) as number, 'SIGKILL');
         await container.result;
         for (const controller of ['memory', 'pids', 'cpu']) expect(enabled).toContain(controller);
+        expect(memoryMax).toBe(String(64 * 1024 ** 2));
+        // --memory is the whole budget, swap included: no swap on top (docker would allow as much again).
+        expect(['0', 'no memory.swap.max']).toContain(swap);
+      },
+    );
+
+    // On a systemd host the runtime runs in a leaf such as user.slice/.../session-2.scope or
+    // system.slice/x.service: systemd owns that cgroup, and v2 forbids it to both hold the runtime
+    // and pass controllers to children. test/vm/guest.sh reproduces that (the suite runs in
+    // system.slice/ctr-vm.service); where the runtime sits in the root cgroup, there is nothing to see.
+    const ownV2 = cgroupDirsOf(process.pid).v2;
+    const inLeaf = onV2 && ownV2 !== null && readFileSync('/proc/self/cgroup', 'utf8').trim() !== '0::/';
+    it.skipIf(!inLeaf)(
+      `v2 with the runtime in a non-root cgroup only (${inLeaf ? `runs here: ${ownV2}` : `skipped here: ${onV2 ? 'the runtime is in the root cgroup' : `memory is on cgroup v1, this machine is ${kind}`}`}): leaves the runtime's own cgroup alone and puts the container's beside it`,
+      async () => {
+        const own = ownV2 as string;
+        const children = () => readdirSync(own, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+        const [enabledBefore, childrenBefore] = [readFileSync(join(own, 'cgroup.subtree_control'), 'utf8'), children()];
+        const container = startContainer(step, ['--memory', '64m', '/bin/sh', '-c', 'echo ready; exec sleep 3407']);
+        const pid1 = await readyPid1(container);
+        const inside = cgroupDirsOf(pid1).v2 as string;
+        const memoryMax = readFileSync(join(inside, 'memory.max'), 'utf8').trim();
+        const [enabledDuring, childrenDuring] = [readFileSync(join(own, 'cgroup.subtree_control'), 'utf8'), children()];
+        process.kill(pid1, 'SIGKILL');
+        await container.result;
+        expect(inside.startsWith(`${own}/`), `${inside} is inside the runtime's own cgroup ${own}`).toBe(false);
+        expect(enabledDuring, `${own}/cgroup.subtree_control was written`).toBe(enabledBefore);
+        expect(childrenDuring.length, `the runtime made a cgroup inside its own, ${own}`).toBe(childrenBefore.length);
+        expect(memoryMax).toBe(String(64 * 1024 ** 2));
       },
     );
 

@@ -43,6 +43,9 @@ export interface UsernsConfig {
 
 const readOrNull = (path: string): string | null => readFileOr(path, null);
 
+/** The kernel said no to something the machine decides: the doctor reads all such switches at once. */
+const DOCTOR_HINT = 'pnpm run doctor checks the rest of this machine';
+
 export const userNamespace = defineFeature({
   name: 'user',
   // #region configure
@@ -137,7 +140,7 @@ function writeMaps(pid: number, config: UsernsConfig): void {
     if (error instanceof RuntimeError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new RuntimeError(
-      `cannot write the uid/gid maps of the container (${code}): ${usernsRefusalHint(readOrNull)}`,
+      `cannot write the uid/gid maps of the container (${code}): ${usernsRefusalHint(readOrNull)}; ${DOCTOR_HINT}`,
     );
   }
   // #end-task
@@ -178,7 +181,9 @@ function mapRootfs(rootfs: string, pid: number, id: string, config: UsernsConfig
 function refusal(message: string | null): RuntimeError {
   const errno = message?.match(/^E(\d+) (.*)$/);
   if (errno?.[2]?.startsWith('unshare(') && ['1', '13', '28'].includes(errno[1] ?? '')) {
-    return new RuntimeError(`${errno[2]} was refused (errno ${errno[1]}): ${usernsRefusalHint(readOrNull)}`);
+    return new RuntimeError(
+      `${errno[2]} was refused (errno ${errno[1]}): ${usernsRefusalHint(readOrNull)}; ${DOCTOR_HINT}`,
+    );
   }
   return new RuntimeError(
     `the native helper failed: ${errno ? `${errno[2]}, errno ${errno[1]}` : 'it ended before it said anything'}`,

@@ -3,12 +3,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultRootfsPath } from '@ctr/rootfs';
 import {
   CONTRACT,
   containerPid1,
   hostMountPoints,
   REFERENCE,
   REPO,
+  removeNewMountTargetsAfter,
   run,
   startContainer,
   startTestHost,
@@ -72,6 +74,7 @@ export function userNamespaceProperties(step: string): void {
     it('creates files in a host directory made visible to it (-v) as the mapped host uid', task('07.1'), async () => {
       const dir = mkdtempSync(join(tmpdir(), 'ctr-volume-'));
       chmodSync(dir, 0o777); // the container's root is an ordinary host uid: it needs write permission
+      const removeMountTargets = removeNewMountTargetsAfter(defaultRootfsPath(), ['data']);
       try {
         const result = await run(step, [
           '--net',
@@ -87,6 +90,7 @@ export function userNamespaceProperties(step: string): void {
         expect(statSync(join(dir, 'made-inside')).uid).toBe(hostUid);
       } finally {
         rmSync(dir, { recursive: true, force: true });
+        removeMountTargets();
       }
     });
 
@@ -197,6 +201,20 @@ export function userNamespaceProperties(step: string): void {
         }
       },
     );
+
+    it('mounts a cgroup at /sys/fs/cgroup inside, read-only, from its user namespace', REFERENCE, async () => {
+      // No cgroup of its own without root: the root of its cgroup namespace is the user's cgroup,
+      // which holds the container's PID 1. Whichever layout: v2's cgroup.procs, or v1's memory one.
+      const probe = [
+        'd=/sys/fs/cgroup; [ -e $d/cgroup.procs ] || d=/sys/fs/cgroup/memory',
+        'grep -qx 1 $d/cgroup.procs && echo pid1-listed',
+        'mkdir $d/probe 2>/dev/null && echo made',
+        'exit 0',
+      ].join('; ');
+      const result = await run(step, ['--net', 'none', '/bin/sh', '-c', probe], asUser());
+      expect(result).toExit(0);
+      expect(result.stdout.trim().split('\n')).toEqual(['pid1-listed']);
+    });
 
     it(
       'still isolates: its own PID, mount and UTS namespaces, and only the container in ps',
