@@ -22,6 +22,7 @@ import {
   hostMountPoints,
   namespaceOf,
   REFERENCE,
+  removeNewMountTargetsAfter,
   run,
   sleepIn,
   startContainer,
@@ -183,6 +184,7 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
       // From step 07 on, root inside is an unprivileged uid on the host: it needs the permission.
       chmodSync(dir, 0o777);
       writeFileSync(join(dir, 'from-host'), 'shared\n');
+      const removeMountTargets = removeNewMountTargetsAfter(rootfs, ['rw', 'ro']);
       try {
         const script = 'cat /rw/from-host; echo made > /rw/from-inside; echo x > /ro/nope 2>/dev/null || echo refused';
         const result = await run(step, start(['-v', `${dir}:/rw`, '-v', `${dir}:/ro:ro`, '/bin/sh', '-c', script]));
@@ -193,6 +195,7 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
         );
       } finally {
         rmSync(dir, { recursive: true, force: true });
+        removeMountTargets();
       }
     });
 

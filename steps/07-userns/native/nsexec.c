@@ -2,8 +2,9 @@
  * nsexec: the few lines between clone and exec that Node.js cannot run.
  *
  * unshare(CLONE_NEWUSER) fails with EINVAL in a multi-threaded process (man 2 unshare), and Node
- * always runs several threads; Node also cannot fork (V8 marks its heap MADV_DONTFORK). runc has
- * the same problem with Go and solves it the same way, with a small C stage (nsexec.c).
+ * always runs several threads; Node also cannot fork (only the calling thread is copied, and V8's
+ * and libuv's threads are gone in the child). runc has the same problem with Go and solves it the
+ * same way, with a small C stage (nsexec.c).
  *
  *   nsexec --forward=15,2,1,... PROGRAM [ARGS...]     fd 4: a socket to the runtime
  *
