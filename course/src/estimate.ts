@@ -3,7 +3,7 @@
  * student writes kernel code, so the figure is a rule stated in the open, computed from what can
  * be counted and checked by docs/test/step-intro.test.ts whenever a page or a step changes:
  *
- *   reading   the page's prose (code blocks left out) at 200 words a minute;
+ *   reading   the page's prose (code blocks and diagrams left out) at 200 words a minute;
  *   writing   15 minutes a task (write, check, read the failure, fix) and a minute a line of the
  *             reference's code that the exercise cuts out (what the student writes).
  *
@@ -29,10 +29,15 @@ export interface Estimate {
   totalMinutes: number;
 }
 
-/** Words of the page outside code fences and outside the intro box itself (it would count itself). */
+/**
+ * Words of the page outside code fences, outside diagrams and outside the intro box itself (it
+ * would count itself). A diagram is a `<figure class="diagram">` of SVG: its markup is not prose,
+ * and the ASCII drawings it replaced were code fences, left out too.
+ */
 export function proseWords(markdown: string): number {
   let fence: string | null = null;
   let inIntro = false;
+  let inFigure = false;
   let words = 0;
   for (const line of markdown.split('\n')) {
     const marker = /^\s*(```|~~~)/.exec(line)?.[1];
@@ -41,6 +46,11 @@ export function proseWords(markdown: string): number {
       continue;
     }
     if (fence !== null) continue;
+    if (/^<figure[\s>]/.test(line.trim())) inFigure = true;
+    if (inFigure) {
+      if (line.trim() === '</figure>') inFigure = false;
+      continue;
+    }
     if (line.trim() === INTRO_TITLE) inIntro = true;
     else if (inIntro && line.trim() === ':::') inIntro = false;
     else if (!inIntro) words += line.split(/\s+/).filter(Boolean).length;

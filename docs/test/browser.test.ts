@@ -1,21 +1,36 @@
 /**
  * The built site in a real browser: Debian's Chromium, driven by playwright-core. Every page of
  * the sidebar and the nav must render its title, its code blocks and its diagrams with no error in
- * the console; the home page and a step page are saved as screenshots in test-results/.
+ * the console.
+ *
+ * Layout, at 1280x800 (a laptop) and at 390x844 (a phone), for the home page and every page of the
+ * sidebar and the nav: the page never scrolls sideways (a failure names the element that sticks
+ * out), every diagram (a hand-written SVG in <figure class="diagram">; the site has no mermaid, so
+ * nothing is drawn late that the test would have to wait for) lies inside the content column, and
+ * at 1280 no diagram's text is drawn smaller than 11 px. The page with the most diagrams is also
+ * checked in dark mode, switched by the site's own toggle. A case injects a too-wide element into
+ * a real page and expects the check to name it, so the check is known to be able to fail.
+ *
+ * Every page is saved as a full-page screenshot at both widths in
+ * test-results/screenshots/<page>-<width>.png (and <page>-<width>-dark.png for the dark one).
+ * test-results/ is git-ignored: CI keeps the screenshots as artifacts of the run.
+ *
+ * One browser, one context per width, one tab per context reused for every page.
  *
  * The site is served from docs/.vitepress/dist by a small static server of the test's own. CI runs
  * `pnpm test` before `pnpm docs:build`, so when dist is missing or older than a page, the config or
  * a source file a page imports, the test runs `pnpm docs:build` itself first. If that fails, or
  * leaves no dist, the test fails and says so: it never skips.
  */
+// The functions given to page.evaluate run in the browser, on its DOM.
+/// <reference lib="dom" />
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { extname, join, normalize, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import config from '../.vitepress/config.ts';
 
@@ -79,6 +94,7 @@ interface PageCheck {
   link: string;
   title: string | null;
   hasCode: boolean;
+  /** Hand-written SVG diagrams: `<figure class="diagram">` in the markdown. */
   diagrams: number;
 }
 
@@ -94,10 +110,8 @@ function pageCheck(link: string): PageCheck {
 
 const links = configLinks();
 const pages = links.map(pageCheck);
-
-/** The step page saved as a screenshot: step 03 if the sidebar has it, else the first step. */
-const stepToShoot =
-  links.find((link) => link.startsWith('/steps/03')) ?? links.find((link) => link.startsWith('/steps/')) ?? null;
+/** The layout is checked on the home page too. */
+const layoutPages = [pageCheck('/'), ...pages.filter((check) => check.link !== '/')];
 
 // --- the build, only when needed ------------------------------------------------------------
 
@@ -196,40 +210,183 @@ function serveDist(): Promise<Server> {
 
 // --- the browser ------------------------------------------------------------------------------
 
+const WIDTHS = [
+  { width: 1280, height: 800 },
+  { width: 390, height: 844 },
+] as const;
+type Width = (typeof WIDTHS)[number]['width'];
+/** Below this, a diagram's text is too small to read at the laptop width. */
+const MIN_TEXT_PX = 11;
+const DIAGRAMS = 'figure.diagram svg';
+
 let server: Server | undefined;
-let context: BrowserContext | undefined;
-let profile: string | undefined;
+let browser: Browser | undefined;
+const contexts = new Map<Width, BrowserContext>();
+/** One tab per width, reused for every page. */
+const tabs = new Map<Width, { page: Page; problems: string[] }>();
 let origin = '';
 /** Why the site or the browser is not there: every test that needs them fails with it. */
 let setupError: Error | undefined;
 
 /** Problems the browser reports while a page loads: console errors, page errors, failed requests. */
-function watch(page: Page): () => string[] {
-  const problems: string[] = [];
+function watch(page: Page, problems: string[]): void {
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console: ${message.text()} (${message.location().url})`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+  page.on('requestfailed', (request) => {
+    // The tab is reused: going to the next page aborts the prefetches VitePress started for links
+    // of the last one. A file that is really missing answers 404, which is caught below.
+    if (request.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${request.url()}`);
+  });
   page.on('response', (response) => {
     if (response.status() >= 400 && response.url().startsWith(origin))
       problems.push(`HTTP ${response.status()}: ${response.url()}`);
   });
-  return () => problems;
 }
 
-async function open(link: string): Promise<{ page: Page; problems: () => string[] }> {
+/** The width's tab, at `link`, with the problems reported since it started loading. */
+async function open(link: string, width: Width = 1280): Promise<{ page: Page; problems: () => string[] }> {
   if (setupError) throw setupError;
-  if (!context) throw new Error('the browser did not start');
-  const page = await context.newPage();
-  const problems = watch(page);
-  const response = await page.goto(origin + link, { waitUntil: 'networkidle' });
+  const tab = tabs.get(width);
+  if (!tab) throw new Error(`the browser did not start a ${width} px tab`);
+  tab.problems.length = 0;
+  const response = await tab.page.goto(origin + link, { waitUntil: 'networkidle' });
   expect(response?.status(), `HTTP status of ${link}`).toBe(200);
-  return { page, problems };
+  return { page: tab.page, problems: () => [...tab.problems] };
 }
 
 const visibleText = async (page: Page, selector: string): Promise<string> =>
   ((await page.locator(selector).first().textContent()) ?? '').replaceAll('\u200b', '').replace(/\s+/g, ' ').trim();
+
+/**
+ * Whether the page scrolls sideways, and if so which element makes it: of the elements whose right
+ * edge passes the window and that no scrolling or clipping box around them holds in (a code
+ * block scrolls inside itself), the widest.
+ */
+function sidewaysScroll(): string | null {
+  const scrollWidth = document.documentElement.scrollWidth;
+  const viewport = window.innerWidth;
+  if (scrollWidth <= viewport) return null;
+  const clippedByAncestor = (element: Element): boolean => {
+    for (let parent = element.parentElement; parent && parent !== document.body; parent = parent.parentElement) {
+      const overflow = getComputedStyle(parent).overflowX;
+      if (overflow !== 'visible' && parent.getBoundingClientRect().right <= viewport) return true;
+    }
+    return false;
+  };
+  const describe = (element: Element): string => {
+    const id = element.id ? `#${element.id}` : '';
+    const classes = [...element.classList]
+      .slice(0, 3)
+      .map((name) => `.${name}`)
+      .join('');
+    const text = (element.textContent ?? '').replace(/\s+/g, ' ').trim().slice(0, 60);
+    const rect = element.getBoundingClientRect();
+    return `<${element.tagName.toLowerCase()}${id}${classes}> ${Math.round(rect.width)} px wide, right edge at ${Math.round(rect.right)} px${text ? `: "${text}"` : ''}`;
+  };
+  let widest: Element | null = null;
+  for (const element of document.body.querySelectorAll('*')) {
+    const rect = element.getBoundingClientRect();
+    if (rect.right <= viewport + 0.5 || rect.width === 0 || clippedByAncestor(element)) continue;
+    if (!widest || rect.width > widest.getBoundingClientRect().width) widest = element;
+  }
+  return `the page is ${scrollWidth} px wide in a ${viewport} px window; ${widest ? `widest element past the edge: ${describe(widest)}` : 'no element found past the edge'}`;
+}
+
+interface DiagramBox {
+  index: number;
+  left: number;
+  right: number;
+  height: number;
+  /** The smallest text in it, in px as drawn on the screen. */
+  smallestText: number;
+  smallestTextSample: string;
+}
+
+/** Where each diagram is drawn, where the content column is, and how small its text gets. */
+function diagramBoxes(selector: string): { column: { left: number; right: number }; diagrams: DiagramBox[] } {
+  const columnElement = document.querySelector('.vp-doc') ?? document.querySelector('.VPHome') ?? document.body;
+  const column = columnElement.getBoundingClientRect();
+  const diagrams = [...document.querySelectorAll<SVGSVGElement>(selector)].map((svg, index) => {
+    const rect = svg.getBoundingClientRect();
+    const viewBox = svg.viewBox.baseVal;
+    // A viewBox scales everything inside the svg, the font sizes too.
+    const scale = viewBox && viewBox.width > 0 ? rect.width / viewBox.width : 1;
+    let smallestText = Number.POSITIVE_INFINITY;
+    let smallestTextSample = '';
+    for (const element of svg.querySelectorAll('text, tspan, foreignObject *')) {
+      const ownText = [...element.childNodes]
+        .filter((node) => node.nodeType === Node.TEXT_NODE)
+        .map((node) => node.textContent ?? '')
+        .join('')
+        .trim();
+      if (!ownText) continue;
+      const size = Number.parseFloat(getComputedStyle(element).fontSize) * scale;
+      if (size < smallestText) {
+        smallestText = size;
+        smallestTextSample = ownText.slice(0, 40);
+      }
+    }
+    return {
+      index,
+      left: rect.left,
+      right: rect.right,
+      height: rect.height,
+      smallestText,
+      smallestTextSample,
+    };
+  });
+  return { column: { left: column.left, right: column.right }, diagrams };
+}
+
+/** The layout checks of one page, in the tab of one width: the failures, as sentences. */
+async function layoutProblems(page: Page, check: PageCheck, width: Width): Promise<string[]> {
+  const problems: string[] = [];
+  const sideways = await page.evaluate(sidewaysScroll);
+  if (sideways) problems.push(`${check.link} at ${width} px: ${sideways}`);
+  const { column, diagrams } = await page.evaluate(diagramBoxes, DIAGRAMS);
+  if (diagrams.length !== check.diagrams)
+    problems.push(`${check.link}: ${diagrams.length} diagrams drawn, ${check.diagrams} in the markdown`);
+  for (const diagram of diagrams) {
+    const name = `${check.link} at ${width} px, diagram ${diagram.index + 1}`;
+    if (diagram.left < column.left - 0.5 || diagram.right > column.right + 0.5)
+      problems.push(
+        `${name}: spans ${Math.round(diagram.left)}-${Math.round(diagram.right)} px, outside the content column ${Math.round(column.left)}-${Math.round(column.right)} px`,
+      );
+    if (diagram.height < 60) problems.push(`${name}: only ${Math.round(diagram.height)} px high`);
+    if (width === 1280 && diagram.smallestText < MIN_TEXT_PX)
+      problems.push(
+        `${name}: text drawn at ${diagram.smallestText.toFixed(1)} px ("${diagram.smallestTextSample}"), below ${MIN_TEXT_PX} px`,
+      );
+  }
+  return problems;
+}
+
+const screenshotName = (link: string, width: Width, suffix = ''): string =>
+  join(
+    SHOTS,
+    'screenshots',
+    `${link === '/' ? 'index' : link.replace(/^\//, '').replaceAll('/', '-')}-${width}${suffix}.png`,
+  );
+
+/** The site's own light/dark switch (VitePress puts the class "dark" on <html>). */
+async function toggleAppearance(page: Page): Promise<void> {
+  const before = await page.evaluate(() => document.documentElement.classList.contains('dark'));
+  await page.locator('.VPNavBarAppearance .VPSwitchAppearance').first().click();
+  await page.waitForFunction((was) => document.documentElement.classList.contains('dark') !== was, before);
+}
+
+/** The text colours the diagrams are drawn in, to see that they follow the switch. */
+const diagramTextColours = (page: Page): Promise<string[]> =>
+  page.evaluate(
+    (selector) =>
+      [...document.querySelectorAll(selector)].map((svg) => {
+        const text = svg.querySelector('text');
+        return text ? getComputedStyle(text).fill : '';
+      }),
+    DIAGRAMS,
+  );
 
 describe('the built site in Chromium', () => {
   // A failure here is kept and thrown by every test that needs the site: vitest would otherwise
@@ -246,23 +403,25 @@ describe('the built site in Chromium', () => {
       }
       server = await serveDist();
       origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      profile = mkdtempSync(join(tmpdir(), 'ctr-docs-chromium-'));
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_FLAGS,
-        viewport: { width: 1280, height: 900 },
-      });
-      mkdirSync(SHOTS, { recursive: true });
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+      for (const viewport of WIDTHS) {
+        const context = await browser.newContext({ viewport });
+        contexts.set(viewport.width, context);
+        const problems: string[] = [];
+        const page = await context.newPage();
+        watch(page, problems);
+        tabs.set(viewport.width, { page, problems });
+      }
+      mkdirSync(join(SHOTS, 'screenshots'), { recursive: true });
     } catch (error) {
       setupError = error instanceof Error ? error : new Error(String(error));
     }
   }, 600_000);
 
   afterAll(async () => {
-    await context?.close();
+    for (const context of contexts.values()) await context.close();
+    await browser?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('finds the pages to visit in the sidebar and nav of config.ts', () => {
@@ -277,12 +436,10 @@ describe('the built site in Chromium', () => {
     expect(await page.locator('.VPFeature').count()).toBeGreaterThanOrEqual(3);
     const figure = page.locator('figure.diagram svg').first();
     expect((await figure.boundingBox())?.height ?? 0).toBeGreaterThan(100);
-    await page.screenshot({ path: join(SHOTS, 'docs-home.png'), fullPage: true });
     await page.getByRole('link', { name: 'Getting started' }).first().click();
     await page.waitForURL(`${origin}/getting-started`);
     expect(await visibleText(page, '.vp-doc h1')).toBe(pageCheck('/getting-started').title);
     expect(problems()).toEqual([]);
-    await page.close();
   }, 120_000);
 
   it.each(pages.filter((check) => check.link !== '/'))(
@@ -303,11 +460,59 @@ describe('the built site in Chromium', () => {
           link,
         ).toBeGreaterThan(0);
       }
-      if (check.link === stepToShoot)
-        await page.screenshot({ path: join(SHOTS, `docs${check.link.replaceAll('/', '-')}.png`) });
       expect(problems()).toEqual([]);
-      await page.close();
     },
     120_000,
   );
+
+  describe.each(WIDTHS)('at $width x $height', ({ width }) => {
+    it.each(layoutPages)(
+      '$link does not scroll sideways, and its diagrams fit the content column (screenshot saved)',
+      async (check) => {
+        const { page, problems } = await open(check.link, width);
+        await page.screenshot({ path: screenshotName(check.link, width), fullPage: true });
+        expect(await layoutProblems(page, check, width)).toEqual([]);
+        expect(problems()).toEqual([]);
+      },
+      120_000,
+    );
+
+    it('the check reports an element wider than the window, by name', async () => {
+      const { page } = await open('/steps/01-pid-namespace', width);
+      expect(await page.evaluate(sidewaysScroll), 'the page before the injection').toBeNull();
+      await page.evaluate(() => {
+        const wide = document.createElement('div');
+        wide.id = 'too-wide-for-the-window';
+        wide.style.width = '2000px';
+        wide.textContent = 'injected by the test';
+        document.querySelector('.vp-doc')?.append(wide);
+      });
+      const report = await page.evaluate(sidewaysScroll);
+      expect(report).toMatch(
+        /^the page is \d+ px wide in a \d+ px window; widest element past the edge: <div#too-wide-for-the-window> 2000 px wide/,
+      );
+    });
+  });
+
+  it('the page with the most diagrams, in dark mode: they follow the switch and still fit (screenshots saved)', async () => {
+    const check = [...layoutPages].sort((a, b) => b.diagrams - a.diagrams)[0];
+    if (!check?.diagrams) throw new Error('no page of the sidebar has a diagram: nothing to check in dark mode');
+    const { page, problems } = await open(check.link, 1280);
+    expect(await page.evaluate(() => document.documentElement.classList.contains('dark')), 'light to start with').toBe(
+      false,
+    );
+    await page.screenshot({ path: screenshotName(check.link, 1280, '-light'), fullPage: true });
+    const light = await diagramTextColours(page);
+    await toggleAppearance(page);
+    const dark = await diagramTextColours(page);
+    for (const [index, colour] of light.entries())
+      expect(dark[index], `${check.link}, diagram ${index + 1}: text colour in dark mode (light: ${colour})`).not.toBe(
+        colour,
+      );
+    await page.screenshot({ path: screenshotName(check.link, 1280, '-dark'), fullPage: true });
+    expect(await layoutProblems(page, check, 1280)).toEqual([]);
+    // The choice is kept in localStorage: back to light for whatever runs next in this tab.
+    await toggleAppearance(page);
+    expect(problems()).toEqual([]);
+  }, 120_000);
 });

@@ -17,12 +17,16 @@ function pages(dir: string): string[] {
   });
 }
 
+// `<<< @/file{lang} [title]`: the title names a tab of a `::: code-group` (a transcript's cgroup v1
+// and v2 runs side by side).
 const imports = pages(DOCS).flatMap((page) =>
-  [...readFileSync(page, 'utf8').matchAll(/^<<< @\/(\S+?)(?:#([\w-]+))?(?:\{[^}]*\})?\s*$/gm)].map((match) => ({
-    page: relative(DOCS, page),
-    file: join(DOCS, match[1] as string),
-    region: match[2],
-  })),
+  [...readFileSync(page, 'utf8').matchAll(/^<<< @\/(\S+?)(?:#([\w-]+))?(?:\{[^}]*\})?(?: \[[^\]]*\])?\s*$/gm)].map(
+    (match) => ({
+      page: relative(DOCS, page),
+      file: join(DOCS, match[1] as string),
+      region: match[2],
+    }),
+  ),
 );
 
 describe('code imported into the docs', () => {
