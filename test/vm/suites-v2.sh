@@ -21,4 +21,9 @@ suite "step 04, the whole suite" 04
 # -t keeps step 07's cgroup tests; the rest of its suite (user namespaces, networking) is what the
 # host runs, and it has nothing v2-specific. The summary counts the tests left out as skipped.
 suite "step 07, its cgroup tests" 07 -t 'step 07: cgroup|degrades what needs host privileges'
+# pnpm run doctor's facts (cgroup layout, controllers, delegation) checked against a v2 machine.
+echo "== doctor"
+started=$SECONDS
+(cd shared/doctor && "$vitest" run) || status=1
+echo "== doctor: $((SECONDS - started)) s in the guest"
 exit "$status"

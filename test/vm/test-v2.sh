@@ -6,6 +6,7 @@
 #   step 04   the whole suite, against step 04's runtime
 #   step 07   its cgroup tests (step 04's properties again, with an init that stays and a user
 #             namespace) and the rootless one that must turn --memory into a notice
+#   doctor    pnpm run doctor's tests: its facts against what a v2 machine really has
 #
 # Fails, never skips, when QEMU or the kernel is missing (run.sh says which package to install).
 set -euo pipefail
