@@ -14,7 +14,18 @@ fail() {
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# A /tmp of the guest's own, empty like a booted system's. A checkout under /tmp (a CI clone, say)
+# would vanish under it: its directory is bound back through a view of the overlay's /tmp kept
+# before the tmpfs hides it.
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+case $repo/ in
+  /tmp/*)
+    mkdir -p /run/ctr-vm-tmp && mount --bind /tmp /run/ctr-vm-tmp || fail "cannot keep a view of /tmp"
+    mount -t tmpfs -o mode=1777 tmpfs /tmp
+    mkdir -p "$repo" && mount --bind "/run/ctr-vm-tmp${repo#/tmp}" "$repo" || fail "cannot bind $repo back under the new /tmp"
+    ;;
+  *) mount -t tmpfs -o mode=1777 tmpfs /tmp ;;
+esac
 mount -t tmpfs -o mode=755 tmpfs /var/tmp
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
