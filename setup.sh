@@ -23,11 +23,12 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 
 then_run=()
 with_tests=false
+run_tests=false
 case "${1:-}" in
   '') ;;
   --tests) with_tests=true ;;
   start) then_run=(pnpm --filter 03 start) ;;
-  test) with_tests=true then_run=(bash -c 'pnpm test && { $pure_v2 || pnpm test:v2; }') ;;
+  test) with_tests=true run_tests=true ;;
   -h | --help)
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     exit 0
@@ -64,8 +65,13 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   npm install --global --no-fund --no-audit "pnpm@${PNPM_VERSION}" >/dev/null
 fi
 
+# apt-get install, with one update first only when the package lists are stale or missing.
+apt_install() {
+  apt-get install -y -qq "$@" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "$@" >/dev/null; }
+}
+
 # Installs the Debian packages of the commands it is given as command:package pairs that are not
-# on PATH yet, when this is a Debian-family machine and we are root; names them otherwise.
+# on PATH yet, when this is a Debian-family machine; names them otherwise.
 install_missing() {
   local why=$1 missing=() tool
   shift
@@ -73,9 +79,9 @@ install_missing() {
     command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
   done
   [ ${#missing[@]} -gt 0 ] || return 0
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} (apt-get), for $why"
-    apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null; }
+    apt_install "${missing[@]}"
   else
     say "missing ${missing[*]}: install them with your package manager ($why needs them)"
   fi
@@ -93,7 +99,11 @@ install_missing "steps 05 and 07" ip:iproute2 nsenter:util-linux nft:nftables pi
 # (v1, hybrid) proves them in a VM booted on a v2 kernel (test/vm/).
 pure_v2=false
 if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then pure_v2=true; fi
-export pure_v2
+if $run_tests; then
+  if $pure_v2; then then_run=(pnpm test); else then_run=(bash -c 'pnpm test && pnpm test:v2'); fi
+  # What the user would type: the bash -c wrapper only chains the two for exec.
+  then_typed=${then_run[*]: -1}
+fi
 
 if $with_tests; then
   install_missing "the test suites" chromium:chromium runc:runc jq:jq
@@ -107,8 +117,7 @@ if $with_tests; then
     # cannot be had (another distribution), set-up goes on and pnpm test:v2 says what is missing.
     if ! ls /lib/modules/*/kernel/fs/9p >/dev/null 2>&1 || ! ls /boot/vmlinuz-* >/dev/null 2>&1; then
       say "installing linux-image-amd64 (apt-get), for pnpm test:v2 (a kernel to boot in QEMU)"
-      if ! { apt-get install -y -qq linux-image-amd64 >/dev/null 2>&1 ||
-        { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq linux-image-amd64 >/dev/null 2>&1; }; }; then
+      if ! apt_install linux-image-amd64 2>/dev/null; then
         say "no linux-image-amd64 here: install your distribution's kernel package with 9p modules (pnpm test:v2 needs one in /boot)"
       fi
     fi
@@ -123,6 +132,6 @@ pnpm --silent rootfs >/dev/null
 say "done"
 
 if [ ${#then_run[@]} -gt 0 ]; then
-  say "running: ${then_run[*]}   (next time, that command alone; as a user: sudo ${then_run[*]})"
+  say "running: ${then_typed:=${then_run[*]}}   (next time, that command alone; as a user: sudo ${then_typed//&& /\&\& sudo })"
   exec "${then_run[@]}"
 fi

@@ -242,11 +242,6 @@ function transcriptLines(commands: readonly string[], output: string): string[] 
   return lines;
 }
 
-/** The test kit's factor for a slow machine: the QEMU guest of `pnpm vm` runs without KVM. */
-const SLOWNESS = Number(process.env.CTR_TEST_SLOWNESS ?? '1') || 1;
-const READY_TIMEOUT_MS = 30_000 * SLOWNESS;
-const END_TIMEOUT_MS = 30_000 * SLOWNESS;
-
 interface Terminal {
   pid: number;
   output: () => string;
@@ -297,7 +292,10 @@ export interface Run {
 /** Runs one transcript for real and returns its normalized files. */
 export async function runTranscript(definition: Transcript, machine: Machine = readMachine()): Promise<Run> {
   // Loaded here: the test kit records every spawn from the moment it is loaded.
-  const { killTree } = await import('@ctr/testkit');
+  const { killTree, scaled } = await import('@ctr/testkit');
+  // Stretched by the test kit's factor for a slow machine: the QEMU guest of `pnpm vm` has no KVM.
+  const READY_TIMEOUT_MS = scaled(30_000);
+  const END_TIMEOUT_MS = scaled(30_000);
   const layout = cgroupLayout();
   const transcript = onLayout(definition, layout);
   const files = filesOf(transcript, layout);

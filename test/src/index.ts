@@ -39,7 +39,7 @@ export {
 } from './kernel.js';
 export { CONTRACT, GRADING, REFERENCE, task } from './kinds.js';
 export { removeNewMountTargetsAfter } from './mount-targets.js';
-export { descendantsOf, killTree } from './processes.js';
+export { commandLineOf, descendantsOf, killTree } from './processes.js';
 export { requireRoot } from './root.js';
 export { SLOWNESS, scaled } from './slowness.js';
 export { startTestHost, type TestHost } from './test-host.js';

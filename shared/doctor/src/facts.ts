@@ -99,65 +99,63 @@ export function namespaceFact(namespace: (typeof NAMESPACES)[number], as: string
 export function userNamespaceSysctls(read: (path: string) => string | null, rootless: boolean): Fact[] {
   const blocks = rootless ? (['07'] as const) : [];
   const failing: Status = rootless ? 'missing' : 'warn';
-  const facts: Fact[] = [];
-  const clone = read('/proc/sys/kernel/unprivileged_userns_clone')?.trim();
-  facts.push(
-    clone === undefined
-      ? {
-          status: 'info',
-          name: 'kernel.unprivileged_userns_clone',
-          detail: 'not in this kernel (a Debian/Ubuntu patch)',
-        }
-      : clone === '0'
-        ? {
-            status: failing,
-            name: 'kernel.unprivileged_userns_clone',
-            detail: '0: users may not make user namespaces (rootless step 07 needs them)',
-            fix: 'sudo sysctl -w kernel.unprivileged_userns_clone=1',
-            blocks,
-          }
-        : { status: 'ok', name: 'kernel.unprivileged_userns_clone', detail: clone },
-  );
-  const max = read('/proc/sys/user/max_user_namespaces')?.trim();
-  facts.push(
-    max === undefined
-      ? {
-          status: 'missing',
-          name: 'user.max_user_namespaces',
-          detail: 'absent: this kernel has no user namespaces',
-          fix: 'a kernel with CONFIG_USER_NS',
-          blocks: ['07'],
-        }
-      : max === '0'
-        ? {
-            status: 'missing',
-            name: 'user.max_user_namespaces',
-            detail: '0: no user namespace may be made, not even by root',
-            fix: 'sudo sysctl -w user.max_user_namespaces=15000',
-            blocks: ['07'],
-          }
-        : { status: 'ok', name: 'user.max_user_namespaces', detail: max },
-  );
-  const apparmor = read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns')?.trim();
-  facts.push(
-    apparmor === undefined
-      ? {
-          status: 'info',
-          name: 'kernel.apparmor_restrict_unprivileged_userns',
-          detail: 'not in this kernel (the Ubuntu 23.10+ restriction)',
-        }
-      : apparmor === '1'
-        ? {
-            status: failing,
-            name: 'kernel.apparmor_restrict_unprivileged_userns',
-            detail:
-              '1: AppArmor lets a user make a user namespace but takes its capabilities away (Ubuntu 23.10+), so a rootless container cannot set itself up',
-            fix: 'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (until reboot; a file in /etc/sysctl.d keeps it), or run step 07 with sudo',
-            blocks,
-          }
-        : { status: 'ok', name: 'kernel.apparmor_restrict_unprivileged_userns', detail: apparmor },
-  );
-  return facts;
+  return [
+    sysctlFact(
+      read,
+      'kernel.unprivileged_userns_clone',
+      { status: 'info', detail: 'not in this kernel (a Debian/Ubuntu patch)' },
+      {
+        value: '0',
+        status: failing,
+        detail: '0: users may not make user namespaces (rootless step 07 needs them)',
+        fix: 'sudo sysctl -w kernel.unprivileged_userns_clone=1',
+        blocks,
+      },
+    ),
+    sysctlFact(
+      read,
+      'user.max_user_namespaces',
+      {
+        status: 'missing',
+        detail: 'absent: this kernel has no user namespaces',
+        fix: 'a kernel with CONFIG_USER_NS',
+        blocks: ['07'],
+      },
+      {
+        value: '0',
+        status: 'missing',
+        detail: '0: no user namespace may be made, not even by root',
+        fix: 'sudo sysctl -w user.max_user_namespaces=15000',
+        blocks: ['07'],
+      },
+    ),
+    sysctlFact(
+      read,
+      'kernel.apparmor_restrict_unprivileged_userns',
+      { status: 'info', detail: 'not in this kernel (the Ubuntu 23.10+ restriction)' },
+      {
+        value: '1',
+        status: failing,
+        detail:
+          '1: AppArmor lets a user make a user namespace but takes its capabilities away (Ubuntu 23.10+), so a rootless container cannot set itself up',
+        fix: 'sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (until reboot; a file in /etc/sysctl.d keeps it), or run step 07 with sudo',
+        blocks,
+      },
+    ),
+  ];
+}
+
+/** A sysctl read from /proc/sys (its dots are the path's slashes): absent, the one bad value, or ok. */
+function sysctlFact(
+  read: (path: string) => string | null,
+  name: string,
+  absent: Omit<Fact, 'name'>,
+  { value: badValue, ...bad }: Omit<Fact, 'name'> & { value: string },
+): Fact {
+  const value = read(`/proc/sys/${name.replaceAll('.', '/')}`)?.trim();
+  if (value === undefined) return { name, ...absent };
+  if (value === badValue) return { name, ...bad };
+  return { status: 'ok', name, detail: value };
 }
 // #endregion sysctls
 

@@ -85,9 +85,14 @@ export function detectLayout(
 }
 // #endregion detect
 
-/** The layout of this machine, as the runtime sees it. */
+let layoutOfThisProcess: Layout | undefined;
+
+/**
+ * The layout of this machine, as the runtime sees it: read once per process (the runtime, the
+ * doctor), since the cgroups feature and the cgroupfs feature both need it on every start.
+ */
 export function readLayout(): Layout {
-  return detectLayout(
+  layoutOfThisProcess ??= detectLayout(
     readFileSync('/proc/self/mountinfo', 'utf8'),
     readFileSync('/proc/self/cgroup', 'utf8'),
     (mountPoint) => {
@@ -98,6 +103,7 @@ export function readLayout(): Layout {
       }
     },
   );
+  return layoutOfThisProcess;
 }
 
 /** One word for the docs and messages: v2, v1 or hybrid. */

@@ -9,6 +9,7 @@ import {
   cgroupCounter,
   cgroupCpuMicros,
   cgroupDirsOf,
+  commandLineOf,
   containerCgroupDirs,
   containerPid1,
   controllerDir,
@@ -79,8 +80,7 @@ export function cgroupProperties(step: string, { init = false }: { init?: boolea
         for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
           try {
             if (namespaceOf(Number(pid), 'pid') !== inside) {
-              const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-              outsiders.push(`${dir}: pid ${pid} (${command.slice(0, 80)})`);
+              outsiders.push(`${dir}: pid ${pid} (${commandLineOf(Number(pid)).slice(0, 80)})`);
             }
           } catch {
             // It exited between the two reads: not in the cgroup any more.
