@@ -65,6 +65,16 @@ const TRACED_STEP = '06';
 export const TRACE_ENTRY = 'bundle, `CTR_TRACE=/dev/null`';
 
 /**
+ * The step whose bundle is also timed without its filter and without any of its confinement:
+ * what the seccomp filter (built by libseccomp in the init) and the capability drop cost.
+ */
+const CONFINED_STEP = '08';
+const CONFINEMENT_VARIANTS: readonly (readonly [string, readonly string[]])[] = [
+  ['bundle, `--security-opt seccomp=unconfined`', ['--security-opt', 'seccomp=unconfined']],
+  ['bundle, `--privileged`', ['--privileged']],
+];
+
+/**
  * The floors first, then `runtimes` (runc and crun), then every step; with `other` (--compare),
  * each step's compared row of the other commit right after this checkout's, so that the two run
  * back to back in every round.
@@ -99,6 +109,13 @@ export function measureLatency(
       // Every call rendered and written (to /dev/null: the cost of the trace, not of a disk).
       const traced = bundleSpec(step, comparedNet(step), warmup, { CTR_TRACE: '/dev/null' });
       plan.push({ ...traced, entry: TRACE_ENTRY, shown: `CTR_TRACE=/dev/null ${traced.command.join(' ')}` });
+    }
+    if (step.number === CONFINED_STEP) {
+      for (const [entry, flags] of CONFINEMENT_VARIANTS) {
+        const spec = bundleSpec(step, comparedNet(step), warmup);
+        const command = [...spec.command.slice(0, -1), ...flags, '/bin/true'];
+        plan.push({ ...spec, entry, command, shown: command.join(' ') });
+      }
     }
     plan.push(...specs.slice(1));
   }

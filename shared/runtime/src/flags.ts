@@ -38,5 +38,10 @@ export function repeatable(flags: string, description: string): FlagSpec<string[
   return { flags, description, repeatable: true };
 }
 
+/** A flag without a value (`--privileged`): true when given, undefined otherwise. */
+export function toggle(flags: string, description: string): FlagSpec<boolean | undefined> {
+  return { flags, description };
+}
+
 /** commander's accumulator for a repeatable option. */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];

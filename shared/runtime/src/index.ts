@@ -23,7 +23,7 @@ export {
   type Feature,
   type Step,
 } from './feature.js';
-export { collect, type FlagSpec, type FlagValues, flag, repeatable } from './flags.js';
+export { collect, type FlagSpec, type FlagValues, flag, repeatable, toggle } from './flags.js';
 export { asHook, asRuntime } from './hooks.js';
 export { hostCommand, isAlive, onPath, readFileOr } from './host-tools.js';
 export { FORWARDED_SIGNALS, PASSED_SIGNALS, STOP_SIGNALS } from './signals.js';

@@ -129,6 +129,10 @@ export const PR = {
   PR_SET_NO_NEW_PRIVS: 38,
   PR_SET_CHILD_SUBREAPER: 36,
   PR_GET_CHILD_SUBREAPER: 37,
+  PR_CAPBSET_READ: 23,
+  PR_CAPBSET_DROP: 24,
+  PR_GET_NO_NEW_PRIVS: 39,
+  PR_CAP_AMBIENT: 47,
 } as const;
 
 export const {
@@ -138,9 +142,61 @@ export const {
   PR_SET_NO_NEW_PRIVS,
   PR_SET_CHILD_SUBREAPER,
   PR_GET_CHILD_SUBREAPER,
+  PR_CAPBSET_READ,
+  PR_CAPBSET_DROP,
+  PR_GET_NO_NEW_PRIVS,
+  PR_CAP_AMBIENT,
 } = PR;
+
+/** prctl(PR_CAP_AMBIENT, ...)'s second argument. */
+export const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 
 /** sigprocmask(2) `how`. */
 export const SIG_BLOCK = 0;
 export const SIG_UNBLOCK = 1;
 export const SIG_SETMASK = 2;
+
+/** include/uapi/linux/capability.h, in the kernel's order: a name's index is its number. */
+export const CAPABILITIES = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+] as const;

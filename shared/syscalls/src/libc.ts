@@ -13,7 +13,7 @@
 import { readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import koffi from 'koffi';
-import { CLONE, F, MNT, MS, O, PR, W } from './constants.js';
+import { CAPABILITIES, CLONE, F, MNT, MS, O, PR, W } from './constants.js';
 import { errnoText, renderArg, SyscallError, setErrnoDescriber } from './errors.js';
 import { type FlagTable, renderEnum, renderFlags } from './flags.js';
 import { exited, exitStatus, signaled, termSignal } from './status.js';
@@ -39,6 +39,11 @@ const c = {
     'int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)',
   ),
   close: libc.func('int close(int fd)'),
+  capset: libc.func('int capset(const uint8_t *header, const uint8_t *data)'),
+  capget: libc.func('int capget(_Inout_ uint8_t *header, _Out_ uint8_t *data)'),
+  setgroups: libc.func('int setgroups(size_t size, const uint32_t *list)'),
+  setresuid: libc.func('int setresuid(uint32_t ruid, uint32_t euid, uint32_t suid)'),
+  setresgid: libc.func('int setresgid(uint32_t rgid, uint32_t egid, uint32_t sgid)'),
   close_range: libc.func('int close_range(unsigned int first, unsigned int last, int flags)'),
   signal: libc.func('void *signal(int sig, void *handler)'),
   sigprocmask: libc.func('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *oldset)'),
@@ -210,6 +215,86 @@ export function kill(pid: number, sig: number): void {
 
 export function prctl(option: number, arg2 = 0): number {
   return check(c.prctl(option, arg2, 0, 0, 0), 'prctl', [named(option, PR), arg2]);
+}
+
+/** prctl with a third argument (PR_CAP_AMBIENT's sub-command takes one). */
+export function prctl3(option: number, arg2: number, arg3: number): number {
+  return check(c.prctl(option, arg2, arg3, 0, 0), 'prctl', [named(option, PR), arg2, arg3]);
+}
+
+/** prctl(PR_CAPBSET_DROP, cap): the capability leaves the calling thread's bounding set for good. */
+export function dropBoundingCapability(cap: number): void {
+  check(c.prctl(PR.PR_CAPBSET_DROP, cap, 0, 0, 0), 'prctl', [
+    raw('PR_CAPBSET_DROP'),
+    raw(CAPABILITIES[cap] ?? String(cap)),
+  ]);
+}
+
+/** The three capability sets of a thread, as 64-bit masks (bit N: capability N). */
+export interface CapabilitySets {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+}
+
+/** _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set, so 64 capabilities. */
+const CAPABILITY_VERSION_3 = 0x20080522;
+
+function capabilityHeader(): Uint8Array {
+  const header = new Uint8Array(8);
+  new DataView(header.buffer).setUint32(0, CAPABILITY_VERSION_3, true); // pid 0: this thread
+  return header;
+}
+
+const maskText = (mask: bigint): string => `0x${mask.toString(16)}`;
+
+/**
+ * capset(2): sets the calling *thread's* effective, permitted and inheritable sets. Only the
+ * calling thread: the kernel has no call that changes another thread's capabilities, and glibc
+ * does not broadcast this one to the process's other threads (as it does setresuid).
+ */
+export function capset(sets: CapabilitySets): void {
+  const data = new Uint8Array(24); // struct __user_cap_data_struct[2]: low words, then high words
+  const view = new DataView(data.buffer);
+  const words = [sets.effective, sets.permitted, sets.inheritable];
+  words.forEach((mask, i) => {
+    view.setUint32(i * 4, Number(mask & 0xffffffffn), true);
+    view.setUint32(12 + i * 4, Number((mask >> 32n) & 0xffffffffn), true);
+  });
+  check(c.capset(capabilityHeader(), data), 'capset', [
+    raw(
+      `{_LINUX_CAPABILITY_VERSION_3, 0}, {effective=${maskText(sets.effective)}, permitted=${maskText(sets.permitted)}, inheritable=${maskText(sets.inheritable)}}`,
+    ),
+  ]);
+}
+
+/** capget(2) of the calling thread. */
+export function capget(): CapabilitySets {
+  const data = new Uint8Array(24);
+  check(c.capget(capabilityHeader(), data), 'capget', [raw('{_LINUX_CAPABILITY_VERSION_3, 0}')]);
+  const view = new DataView(data.buffer);
+  const word = (i: number): bigint =>
+    BigInt(view.getUint32(i * 4, true)) | (BigInt(view.getUint32(12 + i * 4, true)) << 32n);
+  return { effective: word(0), permitted: word(1), inheritable: word(2) };
+}
+
+/**
+ * setgroups, setresgid, setresuid: glibc runs each on every thread of the process (POSIX wants
+ * the ids per process; the kernel keeps them per thread), so all of Node's threads change.
+ */
+export function setgroups(groups: readonly number[]): void {
+  check(c.setgroups(groups.length, Uint32Array.from(groups)), 'setgroups', [
+    groups.length,
+    raw(`[${groups.join(', ')}]`),
+  ]);
+}
+
+export function setresgid(gid: number): void {
+  check(c.setresgid(gid, gid, gid), 'setresgid', [gid, gid, gid]);
+}
+
+export function setresuid(uid: number): void {
+  check(c.setresuid(uid, uid, uid), 'setresuid', [uid, uid, uid]);
 }
 
 export function close(fd: number): void {

@@ -32,7 +32,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
 
-export function mountNamespaceProperties(step: string, { init = false }: { init?: boolean } = {}): void {
+export function mountNamespaceProperties(
+  step: string,
+  {
+    init = false,
+    mountFlags = [],
+  }: {
+    init?: boolean;
+    /** What lets the command itself mount, once a step takes CAP_SYS_ADMIN away (08: --cap-add SYS_ADMIN). */
+    mountFlags?: readonly string[];
+  } = {},
+): void {
   const rootfs = defaultRootfsPath();
   const start = (args: string[]) => ['--rootfs', rootfs, ...args];
 
@@ -110,7 +120,14 @@ export function mountNamespaceProperties(step: string, { init = false }: { init?
           cpSync(rootfs, join(shared, 'rootfs'), { recursive: true, verbatimSymlinks: true });
           const before = hostMountPoints();
           const script = 'mount -t tmpfs none /tmp && echo mounted && sleep 3302';
-          const container = startContainer(step, ['--rootfs', join(shared, 'rootfs'), '/bin/sh', '-c', script]);
+          const container = startContainer(step, [
+            ...mountFlags,
+            '--rootfs',
+            join(shared, 'rootfs'),
+            '/bin/sh',
+            '-c',
+            script,
+          ]);
           const sleep = await sleepIn(container, 3302);
           while (!container.stdout().includes('mounted')) await new Promise((resolve) => setTimeout(resolve, 20));
           const during = hostMountPoints().filter((point) => point.startsWith(`${shared}/`));

@@ -1,0 +1,57 @@
+/**
+ * -u, --user uid[:gid]: the command runs as that user of the container's user namespace. Numbers
+ * only: a name would have to be looked up in the container's /etc/passwd, which is the image's
+ * business (step 09).
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from '@ctr/runtime';
+import { setgroups, setresgid, setresuid } from '@ctr/syscalls';
+
+export interface ContainerUser {
+  uid: number;
+  /** null: the user's group in the container's /etc/passwd, else 0, as docker does. */
+  gid: number | null;
+}
+
+const ID = /^\d{1,10}$/;
+
+export function parseUser(value: string): ContainerUser {
+  const [uid, gid, ...rest] = value.split(':');
+  const valid = (id: string | undefined): id is string => id !== undefined && ID.test(id) && Number(id) < 2 ** 32 - 1;
+  if (rest.length > 0 || !valid(uid) || (gid !== undefined && !valid(gid))) {
+    throw new UsageError(
+      `--user ${JSON.stringify(value)}: give a numeric uid or uid:gid, e.g. --user 1000 or --user 1000:1000`,
+    );
+  }
+  return { uid: Number(uid), gid: gid === undefined ? null : Number(gid) };
+}
+
+/** The primary group of `uid` in the container's /etc/passwd (read after pivot_root), or 0. */
+function primaryGroup(uid: number): number {
+  let passwd = '';
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8');
+  } catch {}
+  for (const line of passwd.split('\n')) {
+    const [, , id, gid] = line.split(':');
+    if (id === String(uid) && gid && ID.test(gid)) return Number(gid);
+  }
+  return 0;
+}
+
+// #region switch-user
+/**
+ * Groups first, then the gid, then the uid: once the uid is not 0 the thread has lost CAP_SETGID
+ * and could no longer change its groups. Leaving uid 0 for good (real, effective and saved) also
+ * makes the kernel clear the permitted and effective capability sets. A uid the container's
+ * user namespace does not map is refused with EINVAL.
+ */
+export function switchUser(user: ContainerUser): void {
+  // #task 08.4
+  const gid = user.gid ?? primaryGroup(user.uid);
+  setgroups([]);
+  setresgid(gid);
+  setresuid(user.uid);
+  // #end-task
+}
+// #endregion switch-user
