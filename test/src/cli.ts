@@ -20,10 +20,14 @@ import { scaled } from './slowness.js';
 
 export { REPO } from './paths.js';
 
-/** argv prefix and working directory that run step `step`'s CLI. */
-export function cliUnderTest(step: string): { argv: string[]; cwd: string } {
+/**
+ * argv prefix and working directory that run step `step`'s CLI. `reference`: this repository's own
+ * runtime of that step even when CTR_CLI grades another one, for tests that prove something about
+ * the test itself (that an escape probe works where nothing stops it), not about the CLI.
+ */
+export function cliUnderTest(step: string, { reference = false } = {}): { argv: string[]; cwd: string } {
   const custom = process.env.CTR_CLI;
-  if (custom) {
+  if (custom && !reference) {
     const argv = parse(custom.replaceAll('{step}', step)).map((token) => {
       if (typeof token !== 'string') throw new Error(`CTR_CLI may hold words only, no shell operators: ${custom}`);
       return token;
@@ -68,6 +72,10 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Run the CLI as this user instead of root, e.g. to see it refuse. */
   uid?: number;
+  /** This repository's own runtime of the step, even under CTR_CLI (see cliUnderTest). */
+  reference?: boolean;
+  /** A host program that starts the CLI: `<via...> <cli> start ...`, e.g. to hand it a session keyring. */
+  via?: readonly string[];
 }
 
 export interface RunningContainer {
@@ -98,7 +106,8 @@ function cannotStart(argv: readonly string[], error: NodeJS.ErrnoException): Err
 
 /** Starts `<cli> start ...args` and returns at once, for tests that act while it runs. */
 export function startContainer(step: string, args: readonly string[], options: RunOptions = {}): RunningContainer {
-  const { argv, cwd } = cliUnderTest(step);
+  const { argv: cli, cwd } = cliUnderTest(step, { reference: options.reference ?? false });
+  const argv = [...(options.via ?? []), ...cli];
   const [program, ...prefix] = argv as [string, ...string[]];
   const commandLine = quote([...argv, 'start', ...args]);
   const runtime = spawn(program, [...prefix, 'start', ...args], {

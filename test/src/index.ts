@@ -42,4 +42,5 @@ export { removeNewMountTargetsAfter } from './mount-targets.js';
 export { commandLineOf, descendantsOf, killTree } from './processes.js';
 export { requireRoot } from './root.js';
 export { SLOWNESS, scaled } from './slowness.js';
+export { staticProgram } from './static-program.js';
 export { startTestHost, type TestHost } from './test-host.js';

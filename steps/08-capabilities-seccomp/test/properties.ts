@@ -232,5 +232,22 @@ export function securityProperties(step: string): void {
         expect(result.stdout.trim()).toMatch(/^\d+ Seccomp:\s+2$/);
       },
     );
+
+    it(
+      "keeps the init's other threads, which hold every capability, out of the command's reach without CAP_SYS_PTRACE",
+      task('08.1'),
+      async () => {
+        // capset changes the calling thread only: V8's and libuv's threads of the Node init keep
+        // their sets. ptrace access to a task that holds capabilities the caller lacks takes
+        // CAP_SYS_PTRACE; reading its environ is that check (PTRACE_MODE_READ).
+        const script =
+          'for t in $(ls /proc/1/task); do [ $t = 1 ] && continue; cat /proc/1/task/$t/environ >/dev/null 2>&1 && echo readable || echo refused; done | sort -u';
+        const confined = await run(step, [...NET, '/bin/sh', '-c', script]);
+        expect(confined).toExit(0, { stdout: 'refused\n' });
+        // The probe works where the protection is off: with CAP_SYS_PTRACE, every thread is reachable.
+        const traced = await run(step, [...NET, '--cap-add', 'SYS_PTRACE', '/bin/sh', '-c', script]);
+        expect(traced).toExit(0, { stdout: 'readable\n' });
+      },
+    );
   });
 }

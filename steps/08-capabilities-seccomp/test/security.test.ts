@@ -6,6 +6,7 @@ import { networkProperties } from '@ctr/05/test/properties';
 import { initProperties } from '@ctr/06/test/properties';
 import { userNamespaceProperties } from '@ctr/07/test/properties';
 import { cliContract } from '@ctr/testkit';
+import { escapeProperties } from './escapes.js';
 import { securityProperties } from './properties.js';
 
 cliContract('08', { rootless: true });
@@ -18,3 +19,4 @@ networkProperties('08');
 initProperties('08');
 userNamespaceProperties('08');
 securityProperties('08');
+escapeProperties('08');
