@@ -78,7 +78,11 @@ export function stubText(exercise: Exercise, id: string): string {
   return `${task.title} (read: docs/${task.docs.replace('#', '.md#')}; pnpm hint ${exercise.step})`;
 }
 
-/** The files of `src/` (and `native/`) of a step, as the exercise has them: cut, or as they are. */
+/**
+ * The files of `src/` of a step, as the exercise has them: cut, or as they are; and those its
+ * code reads beside it, as they are: `native/` (step 07's C helper), `profiles/` (step 08's
+ * seccomp profile).
+ */
 export function skeletonFiles(exercise: Exercise, only?: string): Map<string, string> {
   const files = new Map<string, string>();
   const walk = (dir: string): void => {
@@ -88,7 +92,7 @@ export function skeletonFiles(exercise: Exercise, only?: string): Map<string, st
       else files.set(path, readFileSync(join(exercise.dir, path), 'utf8'));
     }
   };
-  for (const dir of ['src', 'native']) if (existsSync(join(exercise.dir, dir))) walk(dir);
+  for (const dir of ['src', 'native', 'profiles']) if (existsSync(join(exercise.dir, dir))) walk(dir);
   for (const [path, text] of files) {
     if (!path.endsWith('.ts')) continue;
     const isCut = (task: string) => only === undefined || task === only;
@@ -119,7 +123,8 @@ function skeletonSources(exercise: Exercise): [string, string][] {
 /**
  * Writes the exercise of `exercise` to `target`: the cut sources, a package of its own whose
  * @ctr/* dependencies link to the reference packages, or with `fromMine` its earlier steps to the
- * student's own. `only`: cut that task alone (the course's own check of its exercises).
+ * student's own, and whose other dependencies link to the reference's. `only`: cut that task
+ * alone (the course's own check of its exercises).
  */
 export function writeExercise(
   exercise: Exercise,
@@ -164,6 +169,14 @@ export function writeExercise(
     const source = own ?? (/^\d\d$/.test(name) ? exerciseOf(name).dir : join(REPO, 'shared', name));
     // Relative, so that the links mean the same in any clone of a fork (.gitignore lets them in).
     symlinkSync(relative(scope, source), join(scope, name));
+  }
+  // The step's own npm dependencies (step 08's koffi) are where pnpm put them, in the reference's
+  // node_modules: the exercise is a package outside the workspace, so only a link finds them.
+  for (const dependency of Object.keys(reference.dependencies).filter((name) => !name.startsWith('@ctr/'))) {
+    const link = join(target, 'node_modules', dependency);
+    mkdirSync(join(link, '..'), { recursive: true });
+    rmSync(link, { force: true });
+    symlinkSync(relative(join(link, '..'), join(exercise.dir, 'node_modules', dependency)), link);
   }
   writeFileSync(
     join(target, 'tsconfig.json'),

@@ -80,8 +80,8 @@ setErrnoDescriber((errno) => c.strerror(errno) as string);
 
 /** Syscalls glibc 2.36 (Debian 12) has no wrapper for, by architecture. */
 const SYS = {
-  x64: { pivot_root: 155 },
-  arm64: { pivot_root: 41 },
+  x64: { pivot_root: 155, seccomp: 317 },
+  arm64: { pivot_root: 41, seccomp: 277 },
 }[process.arch as 'x64' | 'arm64'];
 /** The new mount API's numbers are the same on every architecture (Linux 5.2+, 5.12+). */
 const SYS_OPEN_TREE = 428;
@@ -157,6 +157,43 @@ export function pivotRoot(newRoot: string, putOld: string): void {
   if (!SYS) throw new Error(`pivot_root: unsupported architecture ${process.arch}`);
   const result = Number(c.syscall(SYS.pivot_root, 'const char *', newRoot, 'const char *', putOld));
   check(result, 'pivot_root', [newRoot, putOld]);
+}
+
+koffi.struct('sock_fprog', { len: 'uint16_t', filter: 'uint8_t *' });
+
+/** seccomp(2)'s flags this project passes (include/uapi/linux/seccomp.h). */
+export const SECCOMP_FILTER_FLAG = {
+  SECCOMP_FILTER_FLAG_TSYNC: 1,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+} as const;
+
+/**
+ * seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog): installs a classic-BPF program (struct
+ * sock_filter[], 8 bytes an instruction) that the kernel runs on every later system call. Needs
+ * no_new_privs or CAP_SYS_ADMIN (EACCES). With TSYNC, every thread of the process gets it, and a
+ * thread that cannot take it (another filter of its own) makes the call return that thread's id.
+ */
+export function seccompSetModeFilter(program: Uint8Array, flags: number): void {
+  if (!SYS) throw new Error(`seccomp: unsupported architecture ${process.arch}`);
+  const instructions = program.length / 8;
+  const args = [
+    raw('SECCOMP_SET_MODE_FILTER'),
+    raw(renderFlags(flags, SECCOMP_FILTER_FLAG)),
+    raw(`{len=${instructions}, filter=<${instructions} instructions>}`),
+  ];
+  const SECCOMP_SET_MODE_FILTER = 1;
+  const result = Number(
+    c.syscall(SYS.seccomp, 'unsigned int', SECCOMP_SET_MODE_FILTER, 'unsigned int', flags, 'sock_fprog *', {
+      len: instructions,
+      filter: program,
+    }),
+  );
+  if (result > 0) {
+    if (tracing()) trace(`seccomp(${shown(args).join(', ')}) = ${result}`);
+    throw new Error(`seccomp(${shown(args).join(', ')}) = ${result}: thread ${result} has a filter of its own`);
+  }
+  check(result, 'seccomp', args);
 }
 
 export function chdir(path: string): void {

@@ -7,17 +7,21 @@
  * x86_64 kernel also runs); libseccomp knows them and compiles a list of rules into the program.
  * runc and crun use it for the same reason.
  *
+ * Compiled on the host, where `configure` runs while the init is still starting (and a broken
+ * profile or a missing libseccomp fails before anything exists); the init only hands the finished
+ * program to the kernel with seccomp(2). The init needs no libseccomp at all: after pivot_root,
+ * dlopen() would look for it in the container's rootfs.
+ *
  * libseccomp's functions return a negative errno instead of setting errno.
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
 import { RuntimeError } from '@ctr/runtime';
-import { errnoName, errnoText, trace, tracing } from '@ctr/syscalls';
+import { errnoName, errnoText, SECCOMP_FILTER_FLAG, seccompSetModeFilter, trace, tracing } from '@ctr/syscalls';
 import koffi from 'koffi';
 import type { SeccompAction, SeccompArg, SeccompOperator, SeccompRules } from './seccomp-profile.js';
 
 const EPERM = 1;
 const EEXIST = 17;
-const EACCES = 13;
 /** What seccomp_syscall_resolve_name returns for a name it does not know. */
 const NR_SCMP_ERROR = -1;
 
@@ -45,12 +49,7 @@ const COMPARE: Record<SeccompOperator, number> = {
 
 /** enum scmp_filter_attr */
 const ATTR = {
-  CTL_NNP: 3,
-  CTL_TSYNC: 4,
-  CTL_LOG: 6,
-  CTL_SSB: 7,
   CTL_OPTIMIZE: 8,
-  API_SYSRAWRC: 9,
 } as const;
 
 /** An ERRNO or TRACE action without errnoRet returns EPERM, as in runc. */
@@ -65,25 +64,19 @@ function describeAction(action: SeccompAction, errnoRet: number | undefined): st
 }
 
 type Library = ReturnType<typeof bind>;
-/**
- * Loaded when this module is imported, which in the init is before pivot_root: the filter is
- * built at the very end of the setup, when the host's /usr/lib is no longer in the mount
- * namespace and dlopen("libseccomp.so.2") would look for it in the container's rootfs. A machine
- * without libseccomp can still run containers unconfined: the error waits for the first use.
- */
-const loaded: { library: Library } | { error: Error } = (() => {
-  try {
-    return { library: bind() };
-  } catch (error) {
-    return { error: error as Error };
-  }
-})();
+let library: Library | null = null;
 
+/** Loaded on first use, on the host: a machine without libseccomp still runs containers unconfined. */
 function lib(): Library {
-  if ('library' in loaded) return loaded.library;
-  throw new RuntimeError(
-    `seccomp: cannot load libseccomp.so.2 (${loaded.error.message}): install it (Debian/Ubuntu: apt-get install libseccomp2) or run with --security-opt seccomp=unconfined`,
-  );
+  if (library) return library;
+  try {
+    library = bind();
+  } catch (error) {
+    throw new RuntimeError(
+      `seccomp: cannot load libseccomp.so.2 (${(error as Error).message}): install it (Debian/Ubuntu: apt-get install libseccomp2) or run with --security-opt seccomp=unconfined`,
+    );
+  }
+  return library;
 }
 
 function bind() {
@@ -110,7 +103,6 @@ function bind() {
     ruleAddArray: so.func(
       'int seccomp_rule_add_array(scmp_filter *ctx, uint32_t action, int syscall, unsigned int arg_cnt, const scmp_arg_cmp *arg_array)',
     ),
-    load: so.func('int seccomp_load(scmp_filter *ctx)'),
     exportBpf: so.func('int seccomp_export_bpf(scmp_filter *ctx, int fd)'),
     memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
   };
@@ -145,23 +137,9 @@ function build(s: Library, rules: SeccompRules): Filter {
   const filter: Filter = { ctx, skipped: [], rules: 0 };
   try {
     const attr = (name: keyof typeof ATTR, value: number): number => s.attrSet(ctx, ATTR[name], value);
-    const set = (name: keyof typeof ATTR, value: number): void => {
-      const rc = attr(name, value);
-      if (rc < 0) throw failed(`seccomp_attr_set(SCMP_FLTATR_${name}, ${value})`, rc);
-    };
-    // libseccomp sets no_new_privs itself before loading unless told not to: whether the
-    // container gets it is --security-opt no-new-privileges's decision, made in security.ts.
-    set('CTL_NNP', 0);
-    // The kernel installs a filter on the calling thread only; TSYNC puts it on every thread of
-    // the Node init too, so none is left unfiltered (and the command inherits it either way).
-    set('CTL_TSYNC', 1);
-    // Without it libseccomp 2.5 reports every kernel refusal as ECANCELED.
-    attr('API_SYSRAWRC', 1);
     // Optional, as in runc: a binary tree of syscall numbers instead of a linear list of
     // ~400 comparisons; libseccomp <= 2.5.4 misbehaves with it on an empty filter.
     if (rules.syscalls.length > 32) attr('CTL_OPTIMIZE', 2);
-    if (rules.flags.includes('SECCOMP_FILTER_FLAG_LOG')) set('CTL_LOG', 1);
-    if (rules.flags.includes('SECCOMP_FILTER_FLAG_SPEC_ALLOW')) set('CTL_SSB', 1);
 
     for (const name of rules.architectures) {
       const token = s.archResolveName(name.replace(/^SCMP_ARCH_/, '').toLowerCase()) as number;
@@ -231,53 +209,90 @@ function argumentSets(args: readonly SeccompArg[]): ArgCmp[][] {
   return sameArgumentTwice ? cmp.map((c) => [c]) : [cmp];
 }
 
+/** A filter as the init needs it: the program, ready for seccomp(2). Crosses to the init as JSON. */
+export interface CompiledFilter {
+  /** struct sock_filter[], base64. */
+  program: string;
+  /** seccomp(2)'s flags: TSYNC always, LOG and SPEC_ALLOW when the profile asks. */
+  flags: number;
+}
+
+// #region compile
 /**
- * Builds the filter of `rules` and loads it into the calling process (every thread, TSYNC).
- * The kernel accepts it only from a thread with no_new_privs set or CAP_SYS_ADMIN in its user
- * namespace: EACCES otherwise. Irreversible: a loaded filter can never be removed or loosened.
+ * On the host: the BPF program `rules` compile to (seccomp_export_bpf writes it to a file
+ * descriptor, here an in-memory file), and the flags to load it with. The filter, not the
+ * profile, is what the init receives.
  */
-// #region load
-export function loadSeccompFilter(rules: SeccompRules): void {
-  // #task 08.3
+export function compileSeccompFilter(rules: SeccompRules): CompiledFilter {
   const s = lib();
   const filter = build(s, rules);
   try {
     if (filter.skipped.length > 0 && tracing()) {
       trace(`seccomp_syscall_resolve_name: ${filter.skipped.join(', ')}: unknown to libseccomp ${s.version}, skipped`);
     }
-    const rc = s.load(filter.ctx) as number;
-    const shown = `seccomp_load({default ${describeAction(rules.defaultAction, rules.defaultErrnoRet)}, arches [${rules.architectures.join(', ')}], ${filter.rules} rules, NNP=0, TSYNC=1})`;
-    if (tracing()) trace(`${shown} = ${rc < 0 ? `-1 ${errnoText(-rc)}` : rc}`);
-    if (rc < 0) {
-      const hint =
-        -rc === EACCES ? ': the kernel installs a filter only with no_new_privs set or CAP_SYS_ADMIN held' : '';
-      throw failed(shown, rc, hint);
+    const program = exportProgram(s, filter);
+    if (tracing()) {
+      trace(
+        `seccomp_export_bpf({default ${describeAction(rules.defaultAction, rules.defaultErrnoRet)}, arches [${rules.architectures.join(', ')}], ${filter.rules} rules}) = ${program.length / 8} instructions`,
+      );
     }
+    let flags = SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_TSYNC;
+    if (rules.flags.includes('SECCOMP_FILTER_FLAG_LOG')) flags |= SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_LOG;
+    if (rules.flags.includes('SECCOMP_FILTER_FLAG_SPEC_ALLOW'))
+      flags |= SECCOMP_FILTER_FLAG.SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    return { program: program.toString('base64'), flags };
   } finally {
     s.release(filter.ctx);
+  }
+}
+// #endregion compile
+
+// #region load
+/**
+ * In the init: hands the program to the kernel for this process. TSYNC puts it on every thread
+ * of the Node init, not only the calling one; the command inherits it either way. The kernel
+ * accepts it only from a thread with no_new_privs set or CAP_SYS_ADMIN in its user namespace
+ * (EACCES otherwise). Irreversible: a loaded filter can never be removed or loosened.
+ */
+export function loadSeccompFilter(filter: CompiledFilter): void {
+  // #task 08.3
+  try {
+    seccompSetModeFilter(Buffer.from(filter.program, 'base64'), filter.flags);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EACCES') throw error;
+    throw new RuntimeError(
+      `seccomp: the kernel refused the filter (EACCES): it installs one only with no_new_privs set or CAP_SYS_ADMIN held`,
+      undefined,
+      { cause: error },
+    );
   }
   // #end-task
 }
 // #endregion load
 
-/**
- * The BPF program `rules` compile to, as libseccomp would load it (struct sock_filter[], 8 bytes
- * an instruction), without loading it: for the docs, and to count what a profile costs.
- */
-export function exportBpf(rules: SeccompRules): Buffer {
-  const s = lib();
-  const filter = build(s, rules);
+/** The program libseccomp made of `filter`, read back from an in-memory file. */
+function exportProgram(s: Library, filter: Filter): Buffer {
   const MFD_CLOEXEC = 1;
   const fd = s.memfdCreate('seccomp-bpf', MFD_CLOEXEC) as number;
+  if (fd < 0) throw new RuntimeError(`seccomp: memfd_create("seccomp-bpf") failed: ${errnoText(koffi.errno())}`);
   try {
-    if (fd < 0) throw new RuntimeError(`seccomp: memfd_create("seccomp-bpf") failed: ${errnoText(koffi.errno())}`);
     const rc = s.exportBpf(filter.ctx, fd) as number;
     if (rc < 0) throw failed('seccomp_export_bpf', rc);
     const program = Buffer.alloc(fstatSync(fd).size);
     readSync(fd, program, 0, program.length, 0);
     return program;
   } finally {
-    if (fd >= 0) closeSync(fd);
+    closeSync(fd);
+  }
+}
+
+/** The BPF program `rules` compile to (struct sock_filter[], 8 bytes an instruction), unloaded. */
+export function exportBpf(rules: SeccompRules): Buffer {
+  const s = lib();
+  const filter = build(s, rules);
+  try {
+    return exportProgram(s, filter);
+  } finally {
     s.release(filter.ctx);
   }
 }

@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { defineFeature, flag, repeatable, toggle, UsageError } from '@ctr/runtime';
 import { PR_SET_NO_NEW_PRIVS, prctl } from '@ctr/syscalls';
 import { capabilityMask, capabilitySet, dropBoundingSet, setCapabilities } from './capabilities.js';
-import { loadSeccompFilter } from './libseccomp.js';
-import { parseProfile, resolveProfile, type SeccompRules, seccompArchitecture } from './seccomp-profile.js';
+import { type CompiledFilter, compileSeccompFilter, loadSeccompFilter } from './libseccomp.js';
+import { parseProfile, resolveProfile, seccompArchitecture } from './seccomp-profile.js';
 import { type ContainerUser, parseUser, switchUser } from './user.js';
 
 export interface SecurityConfig {
@@ -30,8 +30,8 @@ export interface SecurityConfig {
   /** The host kernel's highest capability number: the container runs on the same kernel. */
   lastCapability: number;
   noNewPrivileges: boolean;
-  /** The filter's rules, resolved on the host; null: no filter (unconfined, --privileged). */
-  seccomp: SeccompRules | null;
+  /** The filter, compiled on the host; null: no filter (unconfined, --privileged). */
+  seccomp: CompiledFilter | null;
   user: ContainerUser | null;
 }
 
@@ -92,27 +92,24 @@ export const security = defineFeature({
     user: flag('-u, --user <uid[:gid]>', 'run the command as this user of the container (numbers)'),
     privileged: toggle('--privileged', 'every capability, no seccomp filter, no no_new_privs (to compare)'),
   },
-  // Trace: `host 08 security.configure`: the profile is read and resolved here, so a bad one is
-  // refused before anything exists, and the init gets a plain list of rules.
+  // Trace: `host 08 security.configure`: the profile is read, resolved and compiled to BPF here,
+  // so a bad one is refused before anything exists, while the init is still starting.
   configure({ capAdd, capDrop, securityOpt, user, privileged }): SecurityConfig {
     const options = parseSecurityOptions(securityOpt);
     const last = lastCapability();
     const capabilities = capabilitySet({ add: capAdd, drop: capDrop, privileged: Boolean(privileged) }, last);
     const confined = !privileged && options.seccomp !== 'unconfined';
     const profilePath = options.seccomp ?? DEFAULT_PROFILE;
-    const seccomp = confined
-      ? resolveProfile(parseProfile(readProfile(profilePath), `--security-opt seccomp=${profilePath}`), {
-          caps: capabilities,
-          arch: seccompArchitecture(process.arch),
-          kernel: release(),
-        })
-      : null;
+    const profile = confined ? parseProfile(readProfile(profilePath), `--security-opt seccomp=${profilePath}`) : null;
+    const rules =
+      profile &&
+      resolveProfile(profile, { caps: capabilities, arch: seccompArchitecture(process.arch), kernel: release() });
     return {
       capabilities,
       capabilityMask: capabilityMask(capabilities).toString(16),
       lastCapability: last,
       noNewPrivileges: options.noNewPrivileges ?? !privileged,
-      seccomp,
+      seccomp: rules && compileSeccompFilter(rules),
       user: user === undefined ? null : parseUser(user),
     };
   },

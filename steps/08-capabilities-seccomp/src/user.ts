@@ -4,8 +4,8 @@
  * business (step 09).
  */
 import { readFileSync } from 'node:fs';
-import { UsageError } from '@ctr/runtime';
-import { setgroups, setresgid, setresuid } from '@ctr/syscalls';
+import { EXIT_RUNTIME_ERROR, RuntimeError, UsageError } from '@ctr/runtime';
+import { SyscallError, setgroups, setresgid, setresuid } from '@ctr/syscalls';
 
 export interface ContainerUser {
   uid: number;
@@ -49,9 +49,18 @@ function primaryGroup(uid: number): number {
 export function switchUser(user: ContainerUser): void {
   // #task 08.4
   const gid = user.gid ?? primaryGroup(user.uid);
-  setgroups([]);
-  setresgid(gid);
-  setresuid(user.uid);
+  try {
+    setgroups([]);
+    setresgid(gid);
+    setresuid(user.uid);
+  } catch (error) {
+    if (!(error instanceof SyscallError) || error.code !== 'EINVAL') throw error;
+    throw new RuntimeError(
+      `--user ${user.uid}:${gid}: the container's user namespace does not map that id (rootless without a /etc/subuid range maps only 0): use an id of its uid_map`,
+      EXIT_RUNTIME_ERROR,
+      { cause: error },
+    );
+  }
   // #end-task
 }
 // #endregion switch-user
