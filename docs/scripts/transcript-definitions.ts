@@ -39,6 +39,16 @@ export interface Transcript {
    * (with the `g` flag): left out of both sides when comparing, which must both have at least one.
    */
   interleaved?: RegExp;
+  /**
+   * Ctrl-C typed while `commands` run: they run under a pseudo-terminal, and one Ctrl-C is typed
+   * each time the next condition (run by bash) succeeds.
+   */
+  ctrlC?: string[];
+  /**
+   * Run by bash after the commands, whether they got to the end or not, and not shown: removes
+   * what the last commands remove (a file, a user), for a run that failed before them.
+   */
+  cleanUp?: string;
 }
 
 const SLEEPING = "pgrep -fx 'sleep 1000'";
@@ -65,6 +75,21 @@ const MOUNT_VARIES: Variation[] = [
   },
 ];
 const pid = (pattern: RegExp): Variation => ({ pattern, why: 'a host pid' });
+/** A zombie-making PID 1: three orphans that exit after 0.1 s, then a sleep to look at them. */
+const ORPHANS = "/bin/sh -c 'for i in 1 2 3; do (sleep 0.1 &); done; exec sleep 1000'";
+/** A rootless run of step 07's CLI, as the throwaway user of the rootless transcript. */
+const AS_USER = (command: string): string =>
+  `sudo su ctrdoc07 -s /bin/sh -c "cd $PWD/steps/07-userns && node --import tsx src/main.ts start ${command}"`;
+/** What `pnpm net status` and nft print of a container's network that differs between runs. */
+const NET_VARIES: Variation[] = [
+  pid(/runtime pid (\d+) /g),
+  { pattern: / # handle (\d+)$/g, why: 'an nftables rule handle: the next free one' },
+  { pattern: / \(handle (\d+)\)$/g, why: 'an nftables rule handle: the next free one' },
+  {
+    pattern: /^vctr([0-9a-f]{8})@if2 +UP +([0-9a-f:]{17}) /g,
+    why: "the veth's name, from the container id, and its random MAC",
+  },
+];
 
 export const TRANSCRIPTS: Transcript[] = [
   // --- step 01 ---
@@ -137,6 +162,25 @@ export const TRANSCRIPTS: Transcript[] = [
       'sudo readlink /proc/self/ns/uts /proc/self/ns/ipc',
     ],
   },
+  {
+    step: '02',
+    name: 'message-queues',
+    commands: [
+      'q=$(sudo ipcmk -Q | awk \'{print $NF}\'); echo "message queue $q"',
+      'sudo cat /proc/sysvipc/msg',
+      'sudo pnpm --filter 02 start -- cat /proc/sysvipc/msg',
+      "sudo pnpm --filter 02 start -- /bin/sh -c 'ipcmk -Q; ipcs -q'",
+      'sudo ipcs -q',
+      'sudo ipcrm -q $q',
+    ],
+    varies: [
+      { pattern: /^message queue (\d+)$/g, why: "the host's queue id: the kernel's next one" },
+      { pattern: /^( *-?\d+)( +\d+) +644 .* (\d+)$/g, why: "the host's queue: its random key, its id, its time" },
+      { pattern: /^(0x[0-9a-f]{8}) (\d+ *) root /g, why: 'a random key, and the id the kernel gave' },
+    ],
+    // the queues this run made on the host, if it stopped before its ipcrm
+    cleanUp: `awk -v t=$(( $(date +%s) - 120 )) 'NR > 1 && $14 > t {print $2}' /proc/sysvipc/msg | xargs -rn1 ipcrm -q`,
+  },
   // --- step 03 ---
   {
     step: '03',
@@ -172,6 +216,30 @@ export const TRANSCRIPTS: Transcript[] = [
     step: '03',
     name: 'read-only',
     commands: ["sudo pnpm --filter 03 start -- /bin/sh -c 'echo 1 > /proc/sys/kernel/printk; touch /sys/x'"],
+  },
+  {
+    step: '03',
+    name: 'symlink-out',
+    commands: [
+      'sudo cp -a rootfs /tmp/evil && sudo rmdir /tmp/evil/proc && sudo ln -s /etc /tmp/evil/proc',
+      `sudo pnpm --filter 03 start --rootfs /tmp/evil -- /bin/sh -c 'ls -ld /proc; grep " /etc " /proc/self/mountinfo'`,
+      'sudo rm -r /tmp/evil',
+    ],
+    varies: MOUNT_VARIES,
+    cleanUp: 'rm -rf /tmp/evil',
+  },
+  {
+    step: '03',
+    name: 'breakout',
+    commands: [
+      'sudo cp -a rootfs /tmp/jail',
+      'sudo gcc -static -O2 -o /tmp/jail/breakout steps/03-mount-pivot-root/test/fixtures/breakout.c',
+      "echo 'on the host' | sudo tee /tmp/host-marker >/dev/null",
+      'sudo chroot /tmp/jail /breakout /tmp/host-marker | tail -1',
+      'sudo pnpm --filter 03 start --rootfs /tmp/jail -- /breakout /tmp/host-marker | tail -1',
+      'sudo rm -r /tmp/jail /tmp/host-marker',
+    ],
+    cleanUp: 'rm -rf /tmp/jail /tmp/host-marker',
   },
   // --- step 04 ---
   {
@@ -308,5 +376,315 @@ export const TRANSCRIPTS: Transcript[] = [
     name: 'inside',
     commands: ['sudo pnpm --filter 04 start --memory 64m -- cat /proc/self/cgroup'],
     v2: {},
+  },
+
+  // --- step 05 ---
+  {
+    step: '05',
+    name: 'bridge',
+    commands: ["sudo pnpm --filter 05 start -- /bin/sh -c 'ip -o -4 addr; ip route'", 'ip -4 route'],
+    varies: [
+      {
+        // the group matches in both cases, empty or not, so that both lines read the same
+        pattern: /src 10\.88\.0\.1((?: linkdown)? ?)$/g,
+        why: "the bridge's carrier: down once no veth is plugged in, which the kernel notes a moment after a container ends",
+      },
+    ],
+  },
+  {
+    step: '05',
+    name: 'etc-files',
+    commands: [
+      'sudo pnpm --filter 05 start -- cat /etc/resolv.conf /etc/hosts',
+      `sudo pnpm --filter 05 start -- /bin/sh -c 'grep " /etc/" /proc/self/mountinfo; echo x >> /etc/hosts'`,
+    ],
+    varies: MOUNT_VARIES,
+  },
+  {
+    step: '05',
+    name: 'net-none',
+    commands: [
+      "sudo pnpm --filter 05 start --net none -- /bin/sh -c 'ip link; ip route; ping -c1 127.0.0.1 | tail -2'",
+    ],
+    varies: [{ pattern: /^round-trip min\/avg\/max = ([\d./]+) ms$/g, why: "ping's round-trip times" }],
+  },
+  {
+    step: '05',
+    name: 'net-host',
+    commands: [
+      'sudo readlink /proc/self/ns/net',
+      'sudo pnpm --filter 05 start --net host -- readlink /proc/self/ns/net',
+      'sudo pnpm --filter 05 start --net none -- readlink /proc/self/ns/net',
+      `sudo pnpm --filter 05 start --net host -- /bin/sh -c 'ip -o link | cut -d" " -f2'`,
+    ],
+  },
+  {
+    step: '05',
+    name: 'published-port',
+    firstTerminal: {
+      command: 'sudo pnpm --filter 05 start -p 8080:80 -- nc -l -p 80 -e echo hi',
+      readyWhen: "pgrep -fx 'nc -l -p 80 -e echo hi' && nft list chain ip ctr output | grep -q 'dport 8080 '",
+    },
+    commands: [
+      'sudo pnpm net status',
+      'sudo nft -a list chain ip ctr output',
+      'ip -br link show master ctr0',
+      'cat < /dev/tcp/127.0.0.1/8080',
+    ],
+    varies: NET_VARIES,
+  },
+  {
+    step: '05',
+    name: 'net-clean',
+    firstTerminal: { command: 'sudo pnpm --filter 05 start -- sleep 1000', readyWhen: SLEEPING },
+    commands: [
+      'sudo pnpm --filter 05 start -p 8080:80 -- sleep 999 &',
+      "until pgrep -fx 'sleep 999' >/dev/null; do sleep 0.1; done",
+      // `wait`: pnpm's report of the killed runtime comes before the next command's output
+      "sudo kill -KILL $(pgrep -f '^node --import tsx src/main.ts start -p 8080:80'); wait",
+      'sudo pnpm net status',
+      'sudo pnpm net clean',
+      'sudo pnpm clean',
+      `sudo kill -KILL $(${SLEEPING})`,
+    ],
+    varies: NET_VARIES,
+    // the killed runtime's lease, rules and cgroups, had the commands stopped before `pnpm clean`
+    cleanUp: "kill -KILL $(pgrep -fx 'sleep 999') 2>/dev/null; [ ! -e /run/ctr/ports/tcp-8080 ] || pnpm --silent clean",
+  },
+  {
+    step: '05',
+    name: 'subnet',
+    commands: [
+      // makes the bridge if there is none (its subnet is the default one): the next error needs it
+      'sudo pnpm --filter 05 start -- /bin/true',
+      'sudo CTR_SUBNET=10.77.0.0/16 pnpm --filter 05 start -- /bin/true',
+      'sudo CTR_SUBNET=10.88.0.1/16 pnpm --filter 05 start -- /bin/true',
+    ],
+    // a bridge made with the other subnet, had the first command not made one, goes again
+    cleanUp: 'ip -4 addr show dev ctr0 2>/dev/null | grep -q 10.77.0.1 && pnpm --silent net clean',
+  },
+
+  // --- step 06 ---
+  {
+    step: '06',
+    name: 'zombies-step-05',
+    firstTerminal: {
+      command: `sudo pnpm --filter 05 start --net none -- ${ORPHANS}`,
+      // the orphans exit 0.1 s after they start
+      readyWhen: `${SLEEPING} && sleep 0.5`,
+    },
+    commands: [
+      `pid1=$(${SLEEPING}); grep NSpid /proc/$pid1/status; ps -o pid,stat,comm --ppid $pid1`,
+      'sudo kill -KILL $pid1',
+    ],
+    varies: [pid(/^NSpid:\t(\d+)\t1$/g), pid(/^( *\d+) Z +sleep$/g)],
+  },
+  {
+    step: '06',
+    name: 'zombies',
+    firstTerminal: {
+      command: `sudo pnpm --filter 06 start --net none -- ${ORPHANS}`,
+      readyWhen: `${SLEEPING} && sleep 0.5`,
+    },
+    commands: [
+      `pid1=$(ps -o ppid= -p "$(${SLEEPING})" | tr -d ' '); grep NSpid /proc/$pid1/status; ps -o pid,stat,comm --ppid $pid1`,
+      'ps -o args= -p $pid1',
+      'sudo kill -KILL $pid1',
+    ],
+    varies: [pid(/^NSpid:\t(\d+)\t1$/g), pid(/^( *\d+) S +sleep$/g)],
+  },
+  {
+    step: '06',
+    name: 'inside',
+    commands: ["sudo pnpm --filter 06 start -- /bin/sh -c 'ps; true'"],
+  },
+  {
+    step: '06',
+    name: 'exit-status',
+    commands: [
+      'cd steps/06-init-reaper',
+      `sudo node --import tsx src/main.ts start -- /bin/sh -c 'exit 3'; echo "exit $?"`,
+    ],
+  },
+  // Ctrl-C: typed into a pseudo-terminal (script(1)), whose line discipline sends SIGINT to the
+  // foreground process group, as a student's terminal does.
+  {
+    step: '06',
+    name: 'ctrl-c-step-05',
+    commands: ['cd steps/05-network', 'sudo node --import tsx src/main.ts start -- sleep 30; echo "exit $?"'],
+    // the second Ctrl-C a second after the first, which the runtime passed on and sleep ignored
+    ctrlC: ["pgrep -fx 'sleep 30'", 'sleep 1'],
+  },
+  {
+    step: '06',
+    name: 'ctrl-c',
+    commands: ['cd steps/06-init-reaper', 'sudo node --import tsx src/main.ts start -- sleep 30; echo "exit $?"'],
+    ctrlC: ["pgrep -fx 'sleep 30'"],
+  },
+  {
+    step: '06',
+    name: 'ctrl-c-trap',
+    cwd: 'steps/06-init-reaper',
+    commands: [
+      `sudo node --import tsx src/main.ts start -- /bin/sh -c 'trap "echo sh: got SIGINT" INT; sleep 30; echo sh: still here'; echo "exit $?"`,
+    ],
+    ctrlC: ["pgrep -fx 'sleep 30'"],
+  },
+  {
+    step: '06',
+    name: 'stop-timeout',
+    firstTerminal: {
+      command: `sudo node --import tsx src/main.ts start --stop-timeout 2 -- /bin/sh -c 'trap "echo got SIGTERM, ignoring it" TERM; echo ready; while :; do sleep 1; done'; echo "exit $?"`,
+      cwd: 'steps/06-init-reaper',
+      readyWhen: "pgrep -fx 'sleep 1'",
+    },
+    commands: [
+      "pid=$(pgrep -f '^node --import tsx src/main.ts start --stop-timeout 2')",
+      'sudo kill -TERM $pid; time tail --pid=$pid -s 0.1 -f /dev/null',
+    ],
+    varies: [
+      { pattern: /^real\t0m(\d+\.\d+)s$/g, why: 'the stop timeout, then the clean-up', tolerance: 0.25 },
+      { pattern: /^(?:user|sys)\t0m(\d+\.\d+)s$/g, why: "tail's own CPU time" },
+    ],
+  },
+  // --- step 07 ---
+  {
+    step: '07',
+    name: 'root-inside',
+    commands: ["sudo pnpm --filter 07 start --net none -- /bin/sh -c 'id; cat /proc/self/uid_map'"],
+  },
+  {
+    step: '07',
+    name: 'capabilities',
+    commands: [
+      `sudo pnpm --filter 07 start --net none -- /bin/sh -c 'grep CapEff /proc/self/status; hostname box && hostname; mount -t tmpfs none /tmp && echo "tmpfs mounted on /tmp"; mknod /tmp/null c 1 3; date -s 2001-01-01 >/dev/null'`,
+    ],
+  },
+  {
+    step: '07',
+    name: 'from-host',
+    firstTerminal: { command: 'sudo pnpm --filter 07 start --net none -- sleep 1000', readyWhen: SLEEPING },
+    commands: [
+      `pid1=$(ps -o ppid= -p "$(${SLEEPING})" | tr -d ' ')`,
+      "grep -E '^(Uid|Gid|NSpid)' /proc/$pid1/status",
+      'cat /proc/$pid1/uid_map',
+      'ps -o user,pid,args -p $pid1',
+      'sudo kill -KILL $pid1',
+    ],
+    varies: [pid(/^NSpid:\t(\d+)\t1$/g), pid(/^100000( +\d+) /g)],
+  },
+  {
+    step: '07',
+    name: 'rootfs',
+    commands: [
+      "sudo pnpm --filter 07 start --net none -- stat -c '%u:%g %n' /bin/busybox /etc/passwd",
+      "stat -c '%u:%g %n' rootfs/bin/busybox",
+    ],
+  },
+  {
+    step: '07',
+    name: 'volume',
+    commands: [
+      'sudo mkdir /tmp/ctr-data && echo from-host | sudo tee /tmp/ctr-data/from-host >/dev/null',
+      'sudo pnpm --filter 07 start --net none -v /tmp/ctr-data:/data -- touch /data/made-inside',
+      'sudo chmod 777 /tmp/ctr-data',
+      "sudo pnpm --filter 07 start --net none -v /tmp/ctr-data:/data -- /bin/sh -c 'touch /data/made-inside; ls -ln /data'",
+      'ls -ln /tmp/ctr-data',
+      'sudo rm -r /tmp/ctr-data',
+      // the runtime made the mount point in the rootfs, as docker does
+      'sudo rmdir rootfs/data',
+    ],
+    cleanUp: 'rm -rf /tmp/ctr-data; rmdir rootfs/data 2>/dev/null',
+  },
+  // Rootless needs a user who is not root: the commands make a throwaway one and remove it (this
+  // machine has no other user); the runtime maps that one uid, so no /etc/subuid range is needed.
+  {
+    step: '07',
+    name: 'rootless',
+    commands: [
+      'sudo useradd --home-dir /tmp/ctrdoc07-home --create-home --shell /bin/sh ctrdoc07',
+      'id ctrdoc07',
+      AS_USER('-- id'),
+      AS_USER(
+        "--memory 64m -- /bin/sh -c 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; ls /sys/class/net'",
+      ),
+      "sudo stat -c '%u:%g %n' /tmp/ctrdoc07-home/.local/share/ctr/rootfs-*/bin/busybox",
+      AS_USER("-- /bin/sh -c 'ip -o -4 addr show tap0 | cut -c1-50; ip route; cat /etc/resolv.conf'"),
+      `${AS_USER('-- sleep 1000')} &`,
+      `until ${SLEEPING} >/dev/null; do sleep 0.1; done; pid1=$(ps -o ppid= -p "$(${SLEEPING})" | tr -d ' ')`,
+      `ps -o user,pid,args -p $pid1,$(${SLEEPING})`,
+      "grep -E '^(Uid|NSpid)' /proc/$pid1/status",
+      'ps -u ctrdoc07 -o user,pid,args | grep slirp',
+      'sudo kill -KILL $pid1; wait',
+      'sudo userdel -r ctrdoc07',
+    ],
+    varies: [
+      { pattern: /^uid=(\d+)\(ctrdoc07\) gid=(\d+)\(ctrdoc07\) groups=(\d+)\(ctrdoc07\)$/g, why: "the new user's uid" },
+      { pattern: /^ +0 +(\d+) +1$/g, why: "the new user's uid" },
+      { pattern: /^(\d+):(\d+) \/tmp\/ctrdoc07-home\//g, why: "the new user's uid" },
+      { pattern: /^Uid:\t(\d+)\t(\d+)\t(\d+)\t(\d+)$/g, why: "the new user's uid" },
+      pid(/^NSpid:\t(\d+)\t1$/g),
+      pid(/^ctrdoc07( +\d+) /g),
+      pid(/\/proc\/(\d+)\/ns\/user /g),
+      pid(/ (\d+) tap0$/g),
+    ],
+    // the user and its home, for a run that stopped before userdel
+    cleanUp: `kill -KILL $(pgrep -u ctrdoc07) 2>/dev/null; sleep 0.5; userdel -r ctrdoc07 2>/dev/null; rm -rf /tmp/ctrdoc07-home`,
+  },
+  // Step 08: the probe the escape tests use, built by hand as a student would, in a directory
+  // every uid may write to (root in step 07's and 08's containers is an ordinary host uid).
+  {
+    step: '08',
+    name: 'status',
+    commands: ["sudo pnpm --filter 08 start --net none -- grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status"],
+  },
+  {
+    step: '08',
+    name: 'sets',
+    commands: [
+      'sudo pnpm --filter 08 start --net none --cap-drop ALL -- grep -E "^Cap(Prm|Eff|Bnd)" /proc/self/status',
+      'sudo pnpm --filter 08 start --net none --cap-drop ALL --cap-add chown -- grep -E "^Cap(Prm|Eff|Bnd)" /proc/self/status',
+      'sudo pnpm --filter 08 start --net none --user 1000 -- /bin/sh -c \'id; grep -E "^(Cap(Prm|Eff|Bnd)|NoNewPrivs)" /proc/self/status\'',
+      'sudo pnpm --filter 08 start --net none --privileged -- grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status',
+    ],
+  },
+  {
+    step: '08',
+    name: 'bad-input',
+    commands: [
+      'sudo pnpm --filter 08 start --cap-add SYS_EVERYTHING -- true',
+      'sudo pnpm --filter 08 start --security-opt seccomp=/nonexistent.json -- true',
+      'sudo pnpm --filter 08 start --user nobody -- true',
+    ],
+  },
+  {
+    step: '08',
+    name: 'escapes',
+    commands: [
+      'mkdir -m 777 /tmp/probe && cc -static -O2 -o /tmp/probe/escape-probe steps/08-capabilities-seccomp/test/probes/escape-probe.c',
+      'sudo pnpm --filter 06 start --net none -v /tmp/probe:/probe -- /probe/escape-probe remount-proc-sys',
+      'sudo pnpm --filter 08 start --net none -v /tmp/probe:/probe -- /probe/escape-probe remount-proc-sys',
+      'sudo pnpm --filter 06 start --net none -v /tmp/probe:/probe -- /probe/escape-probe fresh-proc',
+      'sudo pnpm --filter 08 start --net none -v /tmp/probe:/probe -- /probe/escape-probe fresh-proc',
+      'sudo pnpm --filter 06 start --net none -v /tmp/probe:/probe -- /probe/escape-probe unshare-user',
+      'sudo pnpm --filter 08 start --net none -v /tmp/probe:/probe -- /probe/escape-probe unshare-user',
+      'sudo pnpm --filter 08 start --net none --security-opt seccomp=unconfined -v /tmp/probe:/probe -- /probe/escape-probe unshare-user',
+      'rm -r /tmp/probe && sudo rmdir rootfs/probe',
+    ],
+    cleanUp: 'rm -rf /tmp/probe; rmdir rootfs/probe 2>/dev/null',
+  },
+  {
+    step: '08',
+    name: 'setuid',
+    commands: [
+      'mkdir -m 777 /tmp/probe && cc -static -O2 -o /tmp/probe/escape-probe steps/08-capabilities-seccomp/test/probes/escape-probe.c',
+      "sudo pnpm --filter 08 start --net none -v /tmp/probe:/probe -- /bin/sh -c 'cp /probe/escape-probe /probe/setuid-probe && chown 0:0 /probe/setuid-probe && chmod 4755 /probe/setuid-probe'",
+      'ls -ln /tmp/probe/setuid-probe',
+      'sudo pnpm --filter 08 start --net none --user 1000 -v /tmp/probe:/probe -- /probe/setuid-probe setuid',
+      'sudo pnpm --filter 08 start --net none --user 1000 --security-opt no-new-privileges=false -v /tmp/probe:/probe -- /probe/setuid-probe setuid',
+      // the runtime made the mount point in the rootfs, as docker does
+      'sudo rm -r /tmp/probe && sudo rmdir rootfs/probe',
+    ],
+    cleanUp: 'rm -rf /tmp/probe; rmdir rootfs/probe 2>/dev/null',
   },
 ];

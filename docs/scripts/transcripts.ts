@@ -9,7 +9,10 @@
  * real `pnpm --filter NN start`, the real host tools. `sudo` is a shell function that runs its
  * arguments (the generator runs as root; Debian's root has no sudo binary). What a second
  * terminal does is scripted: the first terminal's container starts in the background, the second
- * terminal's commands run once it is ready, then the first terminal's command must end.
+ * terminal's commands run once it is ready, then the first terminal's command must end. A
+ * transcript that types Ctrl-C runs its commands under a pseudo-terminal (script(1)), which turns
+ * it into SIGINT as a student's terminal does. A transcript's `cleanUp` runs after it either way,
+ * so that a run that failed half-way leaves no user, file or queue behind.
  *
  * Files: <step>/<name>.<layout>.txt, and <step>/<name>.first.<layout>.txt for the first terminal
  * of a two-terminal transcript. <layout> is the cgroup layout of the machine that ran it: v1
@@ -30,8 +33,11 @@
  *   - a line that is exactly the host's hostname     -> <host's hostname>
  *   - a line that is exactly the name of the host's PID 1, when it is not systemd
  *                                                     -> <host's init>
- *   - pnpm's echo of the script it runs (`$ node --import tsx src/main.ts start ...`, on stderr)
- *     is left out, as the pages say.
+ *   - pnpm's echo of the script it runs (`$ node --import tsx src/main.ts start ...`, and of the
+ *     top directory's scripts, `$ pnpm --silent ...`, on stderr) is left out, as the pages say;
+ *     so is the end of its report of a script that failed (`Error: ERR_PNPM_RECURSIVE_RUN_FIRST_FAIL`,
+ *     a blank line, `× "pnpm recursive run" failed in ...`): its `[ELIFECYCLE] Command failed
+ *     with exit code N.` stays, for the exit status.
  * Container ids, pids, byte counts and times stay as the run printed them. The comparison masks
  * them: VARIATIONS below, in one place, plus a transcript's own `varies`.
  */
@@ -191,10 +197,27 @@ export function readMachine(): Machine {
   };
 }
 
-const PNPM_ECHO = /^\$ node --import tsx src\/main\.ts start\b/;
+/** pnpm's echo of a script: a step's CLI (`src/main.ts`, `src/net-cli.ts`) or a root script such as `pnpm net`. */
+const PNPM_ECHO = /^\$ (?:node --import tsx src\/[\w-]+\.ts |pnpm --silent |tsx )/;
+
+/** The end of pnpm's report of a failed script, after `[ELIFECYCLE] ... exit code N.`: three lines. */
+const PNPM_FAILURE = ['Error: ERR_PNPM_RECURSIVE_RUN_FIRST_FAIL', '', /^\s+× "pnpm recursive run" failed in /] as const;
+
+function withoutPnpmFailure(lines: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const matches = PNPM_FAILURE.every((expected, offset) => {
+      const line = lines[i + offset];
+      return line !== undefined && (typeof expected === 'string' ? line === expected : expected.test(line));
+    });
+    if (matches) i += PNPM_FAILURE.length - 1;
+    else kept.push(lines[i] as string);
+  }
+  return kept;
+}
 
 export function normalize(lines: readonly string[], machine: Machine): string[] {
-  return lines
+  return withoutPnpmFailure(lines)
     .filter((line) => !PNPM_ECHO.test(line))
     .map((raw) => {
       let line = raw;
@@ -217,8 +240,9 @@ const environment = (): NodeJS.ProcessEnv => ({
 /** The script bash runs for one terminal: each command after a marker line, stderr with stdout. */
 function terminalScript(commands: readonly string[]): string {
   return [
-    // Root runs the pages' `sudo ...` as is; a root shell often has no sudo binary.
-    'sudo() { "$@"; }',
+    // Root runs the pages' `sudo ...` as is; a root shell often has no sudo binary. `sudo VAR=value
+    // command` passes VAR on, as sudo does (env, since bash takes no assignment from "$@").
+    'sudo() { if [[ $1 == *=* ]]; then env "$@"; else "$@"; fi; }',
     'exec 2>&1',
     ...commands.flatMap((command, index) => [`printf '%s\\n' '${marker(index)}'`, command]),
     `printf '%s\\n' '${marker(commands.length)}'`,
@@ -246,27 +270,48 @@ interface Terminal {
   pid: number;
   output: () => string;
   ended: Promise<number | string>;
+  /** Writes to the terminal's input: only a pseudo-terminal's input is open. */
+  type: (text: string) => void;
 }
 
-function openTerminal(commands: readonly string[], cwd: string): Terminal {
-  const child = spawn('bash', ['-c', terminalScript(commands)], {
-    cwd,
-    env: environment(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+/**
+ * bash reads the script from the environment, not its arguments: `pgrep -f` in a transcript then
+ * finds the commands a student's terminal runs, and not this terminal's script, which names them.
+ */
+const RUN_SCRIPT = 'eval "$CTR_TRANSCRIPT_SCRIPT"';
+
+/**
+ * A terminal, as a bash that runs `commands`. With `pty`, a pseudo-terminal (script(1), from
+ * util-linux, as step 06's terminal test uses): its line discipline turns a typed Ctrl-C into
+ * SIGINT for the foreground process group, and echoes it as ^C.
+ */
+function openTerminal(commands: readonly string[], cwd: string, options: { pty?: boolean } = {}): Terminal {
+  const env = { ...environment(), CTR_TRANSCRIPT_SCRIPT: terminalScript(commands) };
+  const child = options.pty
+    ? spawn('script', ['--quiet', '--flush', '--command', `bash -c '${RUN_SCRIPT}'`, '/dev/null'], {
+        cwd,
+        env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      })
+    : spawn('bash', ['-c', RUN_SCRIPT], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+  const append = (chunk: Buffer): void => {
+    // a terminal ends its lines with \r\n
+    output += options.pty ? chunk.toString().replaceAll('\r', '') : chunk.toString();
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
   const ended = new Promise<number | string>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => resolve(code ?? signal ?? 'unknown'));
   });
-  return { pid: child.pid ?? -1, output: () => output, ended };
+  // nothing is typed once it ended, and an open pipe would keep this process alive
+  child.once('exit', () => child.stdin?.destroy());
+  const type = (text: string): void => {
+    child.stdin?.write(text);
+  };
+  return { pid: child.pid ?? -1, output: () => output, ended, type };
 }
 
 /** Kills a terminal's whole process group and what is below it; the container's PID 1 with it. */
@@ -302,27 +347,30 @@ export async function runTranscript(definition: Transcript, machine: Machine = r
   const result = new Map<string, string[]>();
   const label = `${transcript.step}/${transcript.name}`;
   const first = transcript.firstTerminal;
-  const firstTerminal = first ? openTerminal([first.command], join(REPO, first.cwd ?? '.')) : null;
-  try {
-    if (first && firstTerminal) {
-      const deadline = Date.now() + READY_TIMEOUT_MS;
-      while (
-        spawnSync('bash', ['-c', first.readyWhen], { cwd: REPO, env: environment(), stdio: 'ignore' }).status !== 0
-      ) {
-        if (await ended(firstTerminal, 0)) {
-          throw new Error(
-            `${label}: the first terminal's command ended before \`${first.readyWhen}\` succeeded:\n${firstTerminal.output()}`,
-          );
-        }
-        if (Date.now() > deadline) {
-          throw new Error(
-            `${label}: \`${first.readyWhen}\` did not succeed within ${READY_TIMEOUT_MS / 1000} s:\n${firstTerminal.output()}`,
-          );
-        }
-        await sleep(100);
+  /** Until `condition` (run by bash) succeeds, while `terminal` runs. */
+  const waitFor = async (condition: string, terminal: Terminal, which: string): Promise<void> => {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (spawnSync('bash', ['-c', condition], { cwd: REPO, env: environment(), stdio: 'ignore' }).status !== 0) {
+      if (await ended(terminal, 0)) {
+        throw new Error(`${label}: the ${which} ended before \`${condition}\` succeeded:\n${terminal.output()}`);
       }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `${label}: \`${condition}\` did not succeed within ${READY_TIMEOUT_MS / 1000} s:\n${terminal.output()}`,
+        );
+      }
+      await sleep(100);
     }
-    const second = openTerminal(transcript.commands, join(REPO, transcript.cwd ?? '.'));
+  };
+  const firstTerminal = first ? openTerminal([first.command], join(REPO, first.cwd ?? '.')) : null;
+  let second: Terminal | null = null;
+  try {
+    if (first && firstTerminal) await waitFor(first.readyWhen, firstTerminal, "first terminal's command");
+    second = openTerminal(transcript.commands, join(REPO, transcript.cwd ?? '.'), { pty: !!transcript.ctrlC });
+    for (const when of transcript.ctrlC ?? []) {
+      await waitFor(when, second, 'commands');
+      second.type('\x03');
+    }
     if (!(await ended(second, END_TIMEOUT_MS * 2))) {
       await closeTerminal(second, killTree);
       throw new Error(
@@ -339,7 +387,11 @@ export async function runTranscript(definition: Transcript, machine: Machine = r
     }
     result.set(files.commands, normalize(transcriptLines(transcript.commands, second.output()), machine));
   } finally {
+    if (second && !(await ended(second, 0))) await closeTerminal(second, killTree);
     if (firstTerminal && !(await ended(firstTerminal, 0))) await closeTerminal(firstTerminal, killTree);
+    if (transcript.cleanUp) {
+      spawnSync('bash', ['-c', transcript.cleanUp], { cwd: REPO, env: environment(), stdio: 'ignore' });
+    }
   }
   return { transcript, layout, files: result };
 }
