@@ -92,6 +92,23 @@ install_missing() {
 # slirp4netns for step 07's rootless networking.
 install_missing "steps 05 and 07" ip:iproute2 nsenter:util-linux nft:nftables ping:iputils-ping cc:gcc slirp4netns:slirp4netns
 
+# libseccomp for step 08's seccomp filter (it dlopen()s libseccomp.so.2 through koffi): a library,
+# not a command, so the dynamic linker's cache says whether it is there (ldconfig is in /sbin,
+# which a user's PATH passed through sudo may lack). Steps 01-07 run without it, so set-up goes on
+# when it cannot be installed, and pnpm run doctor names it.
+ld_cache=$(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true)
+case $ld_cache in
+  *'libseccomp.so.2 '*) ;;
+  *)
+    if command -v apt-get >/dev/null 2>&1; then
+      say "installing libseccomp2 (apt-get), for step 08"
+      apt_install libseccomp2 || say "could not install libseccomp2: step 08 needs it (apt-get install libseccomp2)"
+    else
+      say "missing libseccomp.so.2: install libseccomp with your package manager (step 08 needs it)"
+    fi
+    ;;
+esac
+
 # What only the test suites need, with --tests: Chromium for the docs' browser test
 # (docs/test/browser.test.ts), and runc and jq for the runc adapter that the test kit grades
 # (test/adapters/runc). A student's first container needs none of it.

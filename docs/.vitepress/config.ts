@@ -31,6 +31,7 @@ export default defineConfig({
           { text: '05 · Network: veth, bridge, NAT, ports', link: '/steps/05-network' },
           { text: '06 · An init as PID 1', link: '/steps/06-init-reaper' },
           { text: '07 · User namespace and rootless', link: '/steps/07-userns' },
+          { text: '08 · Capabilities and seccomp', link: '/steps/08-capabilities-seccomp' },
         ],
       },
       {

@@ -3,7 +3,7 @@
  * unit-tested. The reading itself (files, probes in throwaway children) is probes.ts.
  */
 
-export const STEPS = ['01', '02', '03', '04', '05', '06', '07'] as const;
+export const STEPS = ['01', '02', '03', '04', '05', '06', '07', '08'] as const;
 export type StepId = (typeof STEPS)[number];
 
 /** ok: present; missing: a step cannot run without it; warn: it runs, with less; info: a fact. */
@@ -18,7 +18,7 @@ export interface Fact {
   blocks?: readonly StepId[];
 }
 
-/** Steps `from` to 07: a step needs everything its predecessors need. */
+/** Steps `from` to the last: a step needs everything its predecessors need. */
 export const from = (step: StepId): StepId[] => STEPS.filter((s) => s >= step);
 
 /** One line: status, name, what was found, and the fix where something is missing. */
@@ -93,11 +93,12 @@ export function namespaceFact(namespace: (typeof NAMESPACES)[number], as: string
 
 // #region sysctls
 /**
- * The three switches for unprivileged user namespaces: only a rootless step 07 needs them (as
- * root, user namespaces need none). `read` gives a file's text or null when it does not exist.
+ * The three switches for unprivileged user namespaces: only a rootless step 07 (and 08, in 07's
+ * user namespace) needs them (as root, user namespaces need none). `read` gives a file's text or
+ * null when it does not exist.
  */
 export function userNamespaceSysctls(read: (path: string) => string | null, rootless: boolean): Fact[] {
-  const blocks = rootless ? (['07'] as const) : [];
+  const blocks = rootless ? from('07') : [];
   const failing: Status = rootless ? 'missing' : 'warn';
   return [
     sysctlFact(
@@ -119,14 +120,14 @@ export function userNamespaceSysctls(read: (path: string) => string | null, root
         status: 'missing',
         detail: 'absent: this kernel has no user namespaces',
         fix: 'a kernel with CONFIG_USER_NS',
-        blocks: ['07'],
+        blocks: from('07'),
       },
       {
         value: '0',
         status: 'missing',
         detail: '0: no user namespace may be made, not even by root',
         fix: 'sudo sysctl -w user.max_user_namespaces=15000',
-        blocks: ['07'],
+        blocks: from('07'),
       },
     ),
     sysctlFact(
@@ -165,7 +166,7 @@ export const TOOLS = [
   { tool: 'ip', pkg: 'iproute2', why: "step 05's veth and bridge", steps: from('05') },
   { tool: 'nft', pkg: 'nftables', why: "step 05's NAT and port publishing", steps: from('05') },
   { tool: 'nsenter', pkg: 'util-linux', why: "step 05's address set-up inside the container", steps: from('05') },
-  { tool: 'cc', pkg: 'gcc', why: "step 07's native helper, native/nsexec.c", steps: ['07'] },
+  { tool: 'cc', pkg: 'gcc', why: "step 07's native helper, native/nsexec.c", steps: from('07') },
   { tool: 'slirp4netns', pkg: 'slirp4netns', why: 'rootless networking in step 07; without it, --net none', steps: [] },
   {
     tool: 'newuidmap',
@@ -192,6 +193,30 @@ export function toolFact(entry: (typeof TOOLS)[number], found: boolean): Fact {
     blocks: entry.steps,
   };
 }
+
+// #region libseccomp
+/**
+ * Step 08 builds its seccomp filter with libseccomp, dlopen()ed through koffi as
+ * `libseccomp.so.2` (Debian's libseccomp2): the probe is that same load, so the dynamic linker's
+ * search (ld.so.cache, LD_LIBRARY_PATH) decides here as it does in the step.
+ */
+export function libseccompFact(load: { version: string } | { error: string }): Fact {
+  if ('version' in load) {
+    return {
+      status: 'ok',
+      name: 'libseccomp',
+      detail: `libseccomp.so.2 ${load.version} loads: step 08's seccomp filter`,
+    };
+  }
+  return {
+    status: 'missing',
+    name: 'libseccomp',
+    detail: `libseccomp.so.2 does not load (${load.error}): step 08 builds its seccomp filter with it`,
+    fix: 'apt-get install libseccomp2 (Fedora: dnf install libseccomp)',
+    blocks: from('08'),
+  };
+}
+// #endregion libseccomp
 
 /** Signs of running inside a container: each something a container has and a host or VM has not. */
 export interface ContainerSigns {

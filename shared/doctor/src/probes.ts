@@ -12,6 +12,7 @@ import { containerDir, describeLayout, type Layout, readLayout } from '@ctr/04';
 import { DEFAULT_RANGE, subordinateRange, usernsRefusalHint } from '@ctr/07';
 import { defaultRootfsPath, hasShell } from '@ctr/rootfs';
 import { onPath, readFileOr } from '@ctr/runtime';
+import koffi from 'koffi';
 import {
   cgroupWriteFix,
   containerFact,
@@ -20,6 +21,7 @@ import {
   INITIAL_NAMESPACES,
   isInitialNamespace,
   kernelFact,
+  libseccompFact,
   NAMESPACES,
   namespaceFact,
   type ProbeResult,
@@ -111,7 +113,7 @@ function rootlessFact(who: Invoker): Fact {
     name,
     detail: `${as}: unshare ${flags.join(' ')} true failed: ${result.stderr.trim().split('\n')[0] || `exit ${result.status}`}`,
     fix: usernsRefusalHint(readOrNull),
-    blocks: ['07'],
+    blocks: from('07'),
   };
 }
 
@@ -233,6 +235,19 @@ function toolFacts(): Fact[] {
   return TOOLS.map((entry) => toolFact(entry, onPath(entry.tool === 'cc' ? (process.env.CC ?? 'cc') : entry.tool)));
 }
 
+/** libseccomp loaded as step 08 loads it, and asked for its version (seccomp_version()). */
+function libseccompProbe(): { version: string } | { error: string } {
+  try {
+    const so = koffi.load('libseccomp.so.2');
+    const version = koffi.struct('doctor_scmp_version', { major: 'uint', minor: 'uint', micro: 'uint' });
+    const seccompVersion = so.func('seccomp_version', koffi.pointer(version), []);
+    const v = koffi.decode(seccompVersion(), version) as { major: number; minor: number; micro: number };
+    return { version: `${v.major}.${v.minor}.${v.micro}` };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
 /** /etc/subuid and /etc/subgid of the user whose range step 07 uses (the sudo caller, else the caller). */
 function subordinateFact(who: Invoker): Fact {
   const name = who.user?.name ?? (who.root ? 'root' : undefined);
@@ -293,6 +308,7 @@ export function readMachine(who: Invoker = invoker()): Fact[] {
     ...userNamespaceSysctls(readOrNull, !who.root),
     ...cgroupFacts(who, mountinfo),
     ...toolFacts(),
+    libseccompFact(libseccompProbe()),
     subordinateFact(who),
     rootfsFact(),
   ];

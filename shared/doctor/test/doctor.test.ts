@@ -100,6 +100,22 @@ describe('pnpm run doctor, as root, on this machine', REFERENCE, () => {
     }
   });
 
+  it("loads libseccomp exactly when the dynamic linker's cache has it, and gives the version its file is named with", () => {
+    // ldconfig -p lists the cache dlopen() searches; the file behind libseccomp.so.2 is named
+    // after the full version (libseccomp.so.2.5.4), which seccomp_version() reports in the doctor.
+    const path = sh("ldconfig -p | awk '/libseccomp\\.so\\.2 / { print $NF; exit }'").stdout.trim();
+    const line = fact(report, 'libseccomp');
+    expect(line.status).toBe(path ? 'ok' : 'missing');
+    if (path) {
+      const file = sh(`readlink -f ${path}`).stdout.trim();
+      const version = /libseccomp\.so\.(\d+\.\d+\.\d+)$/.exec(file)?.[1];
+      expect(version, `the file behind ${path}: ${file}`).toBeTruthy();
+      expect(line.detail).toContain(`libseccomp.so.2 ${version} loads`);
+    } else {
+      expect(report.last).toMatch(/08 \(libseccomp\)/);
+    }
+  });
+
   it("reads root's /etc/subuid and /etc/subgid lines, and the default rootfs", () => {
     const has = (file: string) => existsSync(file) && /^root:\d+:\d+$/m.test(readFileSync(file, 'utf8'));
     expect(fact(report, '/etc/subuid').status === 'ok').toBe(has('/etc/subuid') && has('/etc/subgid'));

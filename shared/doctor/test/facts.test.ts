@@ -5,6 +5,7 @@ import {
   type Fact,
   isInitialNamespace,
   kernelFact,
+  libseccompFact,
   renderFact,
   rootMount,
   TOOLS,
@@ -25,7 +26,7 @@ describe('kernelFact', REFERENCE, () => {
     expect(kernelFact('5.12.0').status).toBe('ok');
     const old = kernelFact('5.4.0-150-generic');
     expect(old.status).toBe('missing');
-    expect(old.blocks).toEqual(['03', '04', '05', '06', '07']);
+    expect(old.blocks).toEqual(['03', '04', '05', '06', '07', '08']);
     expect(old.fix).toBeTruthy();
   });
 });
@@ -37,11 +38,11 @@ describe('userNamespaceSysctls', REFERENCE, () => {
     '/proc/sys/kernel/apparmor_restrict_unprivileged_userns': '1\n',
   };
 
-  it("names Ubuntu's AppArmor restriction and its sysctl fix, blocking a rootless step 07", () => {
+  it("names Ubuntu's AppArmor restriction and its sysctl fix, blocking a rootless step 07 and step 08 on it", () => {
     const apparmor = userNamespaceSysctls(files(UBUNTU_24), true).find((f) => f.name.includes('apparmor')) as Fact;
     expect(apparmor.status).toBe('missing');
     expect(apparmor.fix).toContain('sysctl -w kernel.apparmor_restrict_unprivileged_userns=0');
-    expect(apparmor.blocks).toEqual(['07']);
+    expect(apparmor.blocks).toEqual(['07', '08']);
   });
 
   it('as root the same restriction blocks nothing: root makes user namespaces anyway', () => {
@@ -118,22 +119,44 @@ describe('the other facts and the verdict', REFERENCE, () => {
     const nft = TOOLS.find((t) => t.tool === 'nft');
     const slirp = TOOLS.find((t) => t.tool === 'slirp4netns');
     if (!nft || !slirp) throw new Error('TOOLS lost nft or slirp4netns');
-    expect(toolFact(nft, false)).toMatchObject({ status: 'missing', blocks: ['05', '06', '07'] });
+    expect(toolFact(nft, false)).toMatchObject({ status: 'missing', blocks: ['05', '06', '07', '08'] });
     expect(toolFact(nft, false).fix).toContain('apt-get install nftables');
     expect(toolFact(slirp, false)).toMatchObject({ status: 'warn', blocks: [] });
+  });
+
+  it("the C compiler blocks steps 07 and 08 (08 starts its init through 07's helper)", () => {
+    const cc = TOOLS.find((t) => t.tool === 'cc');
+    if (!cc) throw new Error('TOOLS lost cc');
+    expect(toolFact(cc, false)).toMatchObject({ status: 'missing', blocks: ['07', '08'] });
+  });
+
+  it('libseccomp that does not load blocks step 08 only, with the package that brings it', () => {
+    expect(libseccompFact({ version: '2.5.4' })).toMatchObject({
+      status: 'ok',
+      detail: expect.stringContaining('2.5.4'),
+    });
+    const missing = libseccompFact({
+      error: 'Failed to load shared library: libseccomp.so.2: cannot open shared object file',
+    });
+    expect(missing).toMatchObject({ status: 'missing', blocks: ['08'] });
+    expect(missing.fix).toContain('apt-get install libseccomp2');
+    expect(verdict([missing]).line).toBe('steps: 01 02 03 04 05 06 07 can run here; cannot: 08 (libseccomp)');
   });
 
   it('renders one line per fact, and names the first blocker of each step that cannot run', () => {
     const facts: Fact[] = [
       { status: 'ok', name: 'kernel', detail: '6.1' },
       { status: 'missing', name: 'nft', detail: 'not on PATH', fix: 'apt-get install nftables', blocks: ['05', '06'] },
-      { status: 'missing', name: 'cc', detail: 'not on PATH', blocks: ['07'] },
+      { status: 'missing', name: 'cc', detail: 'not on PATH', blocks: ['07', '08'] },
     ];
     expect(renderFact(facts[1] as Fact)).toBe('missing nft: not on PATH; fix: apt-get install nftables');
     expect(verdict(facts)).toEqual({
-      line: 'steps: 01 02 03 04 can run here; cannot: 05 (nft), 06 (nft), 07 (cc)',
+      line: 'steps: 01 02 03 04 can run here; cannot: 05 (nft), 06 (nft), 07 (cc), 08 (cc)',
       allCanRun: false,
     });
-    expect(verdict(facts.slice(0, 1))).toEqual({ line: 'steps: 01 02 03 04 05 06 07 can run here', allCanRun: true });
+    expect(verdict(facts.slice(0, 1))).toEqual({
+      line: 'steps: 01 02 03 04 05 06 07 08 can run here',
+      allCanRun: true,
+    });
   });
 });
