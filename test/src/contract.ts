@@ -3,6 +3,7 @@
  * Each step's suite calls `cliContract('NN')`, so a later step cannot break an earlier promise.
  * Every test here is a contract test: any implementation of docs/cli.md must pass it.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type RunningContainer, run, startContainer } from './cli.js';
@@ -39,6 +40,19 @@ export function cliContract(step: string, { rootless = false }: ContractOptions 
       const result = await run(step, ['/bin/sh', '-c', 'echo hi; echo oops >&2']);
       expect(result).toExit(0, { stdout: 'hi\n' });
       expect(result.stderr, hint("the command's stderr (fd 2) reaches the runtime's stderr")).toContain('oops');
+    });
+
+    it("passes none of its caller's open files into the container, only stdin, stdout and stderr", async () => {
+      // A shell that ran `exec 200</` before starting the runtime: fd 200 leads to the host's /.
+      // In the container (the command, or an init that stays PID 1) it would be a way out
+      // through /proc/<pid>/fd/200, the kind of leak runc's CVE-2024-21626 was.
+      const leak = ['bash', '-c', 'exec 200</; exec "$@"', 'leak'];
+      const probe = 'for p in self 1; do [ -e /proc/$p/fd/200 ] && echo "leaked into $p"; done; echo checked';
+      // The probe works where nothing stops it: run through the same wrapper, on the host.
+      const host = spawnSync(leak[0] as string, [...leak.slice(1), '/bin/sh', '-c', probe], { encoding: 'utf8' });
+      expect(host.stdout, 'the probe sees the fd on the host').toContain('leaked into self');
+      const result = await run(step, ['/bin/sh', '-c', probe], { via: leak });
+      expect(result).toExit(0, { stdout: 'checked\n' });
     });
 
     it('runs /bin/sh when no command is given, reading the script from stdin', async () => {

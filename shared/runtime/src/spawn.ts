@@ -3,7 +3,7 @@
  * that must hold from its birth (step 01's PID namespace, step 07's user namespace).
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { trace, traceForChild } from '@ctr/syscalls';
+import { markCloseOnExecFrom, trace, traceForChild } from '@ctr/syscalls';
 import { initProgram } from './fast-start.js';
 import type { Step } from './feature.js';
 import { asHook, asRuntime } from './hooks.js';
@@ -32,6 +32,10 @@ export async function spawnInit(step: Step, entry: string): Promise<ChildProcess
     const traced = traceForChild(stdio.length);
     if (traced.fd !== null) stdio.push(traced.fd);
     return asRuntime('spawn', () => {
+      // Whatever the runtime's caller left open (a shell's `exec 200</`, a pipe of a CI harness)
+      // would follow into the init and sit in /proc/1/fd, a door to the host's files from inside
+      // (runc's CVE-2024-21626 was a leaked fd of its own). Only what stdio lists goes across.
+      markCloseOnExecFrom(3);
       // Traced before the spawn: the new process may write its own lines at once.
       trace(`$ ${[program, ...args].join(' ')} &`);
       return spawn(program, args, { stdio, env: { ...INIT_ENV, ...traced.env } });
