@@ -26,6 +26,7 @@
  *   - the checkout's absolute path                     -> <repo>
  *   - the Node.js binary (process.execPath)            -> <node>
  *   - the hash suffix of step 07's helper binary       -> nsexec-<hash>
+ *   - the serial number of step 08's new session keyring -> <serial>
  * fd numbers, addresses and MAC addresses stay as they are: masked() masks them, and a few races,
  * to compare. Regenerating changes no file unless the runtime changed: a trace that differs from
  * its checked-in file only in what masked() masks, or in how the processes interleave, keeps it.
@@ -220,6 +221,7 @@ export function normalize(lines: readonly string[], machine: Machine): string[] 
     if (ownCgroup) line = line.replace(ownCgroup, (path) => cgroups.get(path) ?? path);
     for (const repo of machine.repo) line = line.replaceAll(repo, '<repo>');
     line = line.replace(/nsexec-[0-9a-f]{12}\b/g, 'nsexec-<hash>');
+    line = line.replace(/(KEYCTL_JOIN_SESSION_KEYRING, .*\) = )\d+$/, '$1<serial>');
     if (id) line = line.replaceAll(id, '<id>').replaceAll(`vctr${id.slice(0, 8)}`, 'vctr<id>');
     for (const pattern of [...HOST_PID_PATTERNS, ...CONTAINER_PID_PATTERNS]) {
       line = line.replace(pattern, (_, before: string, _pid: string, after: string) =>

@@ -80,8 +80,8 @@ setErrnoDescriber((errno) => c.strerror(errno) as string);
 
 /** Syscalls glibc 2.36 (Debian 12) has no wrapper for, by architecture. */
 const SYS = {
-  x64: { pivot_root: 155, seccomp: 317 },
-  arm64: { pivot_root: 41, seccomp: 277 },
+  x64: { pivot_root: 155, seccomp: 317, keyctl: 250 },
+  arm64: { pivot_root: 41, seccomp: 277, keyctl: 219 },
 }[process.arch as 'x64' | 'arm64'];
 /** The new mount API's numbers are the same on every architecture (Linux 5.2+, 5.12+). */
 const SYS_OPEN_TREE = 428;
@@ -194,6 +194,18 @@ export function seccompSetModeFilter(program: Uint8Array, flags: number): void {
     throw new Error(`seccomp(${shown(args).join(', ')}) = ${result}: thread ${result} has a filter of its own`);
   }
   check(result, 'seccomp', args);
+}
+
+/**
+ * keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring for this thread (and what it
+ * starts), in place of the one inherited from the caller, whose keys any process holding it may
+ * read in whatever namespace it runs. Returns the keyring's serial number.
+ */
+export function joinSessionKeyring(name: string): number {
+  if (!SYS) throw new Error(`keyctl: unsupported architecture ${process.arch}`);
+  const KEYCTL_JOIN_SESSION_KEYRING = 1;
+  const serial = Number(c.syscall(SYS.keyctl, 'int', KEYCTL_JOIN_SESSION_KEYRING, 'const char *', name));
+  return check(serial, 'keyctl', [raw('KEYCTL_JOIN_SESSION_KEYRING'), name]);
 }
 
 export function chdir(path: string): void {

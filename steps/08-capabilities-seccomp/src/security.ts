@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineFeature, flag, repeatable, toggle, UsageError } from '@ctr/runtime';
-import { PR_SET_NO_NEW_PRIVS, prctl } from '@ctr/syscalls';
+import { joinSessionKeyring, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, prctl } from '@ctr/syscalls';
 import { capabilityMask, capabilitySet, dropBoundingSet, setCapabilities } from './capabilities.js';
 import { type CompiledFilter, compileSeccompFilter, loadSeccompFilter } from './libseccomp.js';
 import { parseProfile, resolveProfile, seccompArchitecture } from './seccomp-profile.js';
@@ -115,12 +115,16 @@ export const security = defineFeature({
   },
   // #region setup
   // Trace: `init 08 security.setup`, the last setup hook: prctl, capset, seccomp, in runc's order.
-  setup(config) {
+  setup(config, spec) {
     const keep = BigInt(`0x${config.capabilityMask}`);
     // #task 08.2
     // Set first: it is inherited by everything this thread starts, and lets an unprivileged
     // thread install a seccomp filter (the kernel wants no_new_privs or CAP_SYS_ADMIN for that).
     if (config.noNewPrivileges) prctl(PR_SET_NO_NEW_PRIVS, 1);
+    // The session keyring came from the runtime's caller: its keys are readable by any process
+    // that holds it, in any namespace. A new one, as runc gives every container,
+    // before any filter (docker's refuses keyctl).
+    joinSessionKeyring(`_ses.${spec.id}`);
     // While CAP_SETPCAP is still held.
     dropBoundingSet(keep, config.lastCapability);
     // Without no_new_privs the filter needs CAP_SYS_ADMIN, which the capset below gives up: load
@@ -128,6 +132,10 @@ export const security = defineFeature({
     if (config.seccomp && !config.noNewPrivileges) loadSeccompFilter(config.seccomp);
     if (config.user) switchUser(config.user);
     setCapabilities(keep, (config.user?.uid ?? 0) === 0);
+    // capset changed this thread only: Node's other threads still hold every capability, in the
+    // same memory. A process the command's uid may ptrace (this one is, as root inside) can write
+    // that memory through /proc/1/mem; not dumpable, the kernel asks CAP_SYS_PTRACE for it.
+    prctl(PR_SET_DUMPABLE, 0);
     // Last, so that nothing this runtime still has to do is refused by it.
     if (config.seccomp && config.noNewPrivileges) loadSeccompFilter(config.seccomp);
     // #end-task

@@ -26,6 +26,14 @@ export function parseUser(value: string): ContainerUser {
   return { uid: Number(uid), gid: gid === undefined ? null : Number(gid) };
 }
 
+const readFileOrEmpty = (path: string): string => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
 /** The primary group of `uid` in the container's /etc/passwd (read after pivot_root), or 0. */
 function primaryGroup(uid: number): number {
   let passwd = '';
@@ -50,7 +58,10 @@ export function switchUser(user: ContainerUser): void {
   // #task 08.4
   const gid = user.gid ?? primaryGroup(user.uid);
   try {
-    setgroups([]);
+    // Rootless, step 07 wrote "deny" to /proc/<pid>/setgroups before gid_map, as the kernel
+    // requires of an unprivileged map: setgroups then fails with EPERM, and the groups are
+    // the one the map has anyway. runc skips it in that case too.
+    if (readFileOrEmpty('/proc/self/setgroups').trim() !== 'deny') setgroups([]);
     setresgid(gid);
     setresuid(user.uid);
   } catch (error) {

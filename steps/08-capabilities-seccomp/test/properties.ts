@@ -96,7 +96,8 @@ export function securityProperties(step: string): void {
     });
 
     it('lets the kernel refuse what a dropped capability allowed (chown without CAP_CHOWN)', task('08.1'), async () => {
-      const script = 'touch /tmp/f && chown 1:1 /tmp/f && echo chowned';
+      // The file is removed in the same run: /tmp is the shared rootfs's until step 09's overlay.
+      const script = 'touch /tmp/f && chown 1:1 /tmp/f && echo chowned; rm -f /tmp/f';
       expect(await run(step, [...NET, '/bin/sh', '-c', script])).toExit(0, { stdout: 'chowned\n' });
       const dropped = await run(step, [...NET, '--cap-drop', 'CHOWN', '/bin/sh', '-c', script]);
       expect(dropped.exitCode).not.toBe(0);
@@ -234,19 +235,21 @@ export function securityProperties(step: string): void {
     );
 
     it(
-      "keeps the init's other threads, which hold every capability, out of the command's reach without CAP_SYS_PTRACE",
-      task('08.1'),
+      "keeps the init, whose other threads hold every capability, out of the command's reach without CAP_SYS_PTRACE",
+      task('08.2'),
       async () => {
         // capset changes the calling thread only: V8's and libuv's threads of the Node init keep
-        // their sets. ptrace access to a task that holds capabilities the caller lacks takes
-        // CAP_SYS_PTRACE; reading its environ is that check (PTRACE_MODE_READ).
+        // their sets, in the memory they share with the main thread. Reading a thread's environ
+        // is the kernel's ptrace access check (PTRACE_MODE_READ); opening /proc/1/mem to write is
+        // the way in. The main thread (task 1) counts too: it has the command's own uid and set.
         const script =
-          'for t in $(ls /proc/1/task); do [ $t = 1 ] && continue; cat /proc/1/task/$t/environ >/dev/null 2>&1 && echo readable || echo refused; done | sort -u';
+          'for t in $(ls /proc/1/task); do cat /proc/1/task/$t/environ >/dev/null 2>&1 && echo readable || echo refused; done | sort -u; ' +
+          '(exec 3<>/proc/1/mem) 2>/dev/null && echo mem-writable || echo mem-refused';
         const confined = await run(step, [...NET, '/bin/sh', '-c', script]);
-        expect(confined).toExit(0, { stdout: 'refused\n' });
+        expect(confined).toExit(0, { stdout: 'refused\nmem-refused\n' });
         // The probe works where the protection is off: with CAP_SYS_PTRACE, every thread is reachable.
         const traced = await run(step, [...NET, '--cap-add', 'SYS_PTRACE', '/bin/sh', '-c', script]);
-        expect(traced).toExit(0, { stdout: 'readable\n' });
+        expect(traced).toExit(0, { stdout: 'readable\nmem-writable\n' });
       },
     );
   });
