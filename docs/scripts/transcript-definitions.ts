@@ -673,6 +673,29 @@ export const TRANSCRIPTS: Transcript[] = [
     ],
     cleanUp: 'rm -rf /tmp/probe; rmdir rootfs/probe 2>/dev/null',
   },
+  // The escapes that need something of the host: the host path of the bound directory (the
+  // release_agent), a file handle made on the host (shocker), a key in the caller's keyring.
+  {
+    step: '08',
+    name: 'escapes-host',
+    commands: [
+      'mkdir -m 777 /tmp/probe && cc -static -O2 -o /tmp/probe/escape-probe steps/08-capabilities-seccomp/test/probes/escape-probe.c',
+      'sudo pnpm --filter 03 start -v /tmp/probe:/probe -- /probe/escape-probe release-agent /tmp/probe',
+      'cat /tmp/probe/release-agent-ran',
+      'sudo pnpm --filter 08 start --net none -v /tmp/probe:/probe -- /probe/escape-probe release-agent /tmp/probe',
+      'echo "a host file outside /tmp/probe" | sudo tee /tmp/host-secret >/dev/null',
+      'handle=$(sudo /tmp/probe/escape-probe make-handle /tmp/host-secret)',
+      'sudo pnpm --filter 06 start --net none -v /tmp/probe:/probe -- /probe/escape-probe shocker $handle',
+      'sudo pnpm --filter 08 start --net none -v /tmp/probe:/probe -- /probe/escape-probe shocker $handle',
+      'sudo /tmp/probe/escape-probe host-session-key demo-key s3cret -- pnpm --filter 06 start --net none -v /tmp/probe:/probe -- /probe/escape-probe keyctl demo-key',
+      'sudo /tmp/probe/escape-probe host-session-key demo-key s3cret -- pnpm --filter 08 start --net none -v /tmp/probe:/probe -- /probe/escape-probe keyctl demo-key',
+      'sudo /tmp/probe/escape-probe host-session-key demo-key s3cret -- pnpm --filter 08 start --net none --privileged -v /tmp/probe:/probe -- /probe/escape-probe keyctl demo-key',
+      'sudo rm -r /tmp/probe /tmp/host-secret && sudo rmdir rootfs/probe',
+    ],
+    // The v1 hierarchy the release_agent probe made outlives its container when the container's
+    // mount of it goes while it has a child cgroup: mounted and unmounted from the host, it goes.
+    cleanUp: `rm -rf /tmp/probe /tmp/host-secret; rmdir rootfs/probe 2>/dev/null; for n in $(grep -o 'escape-probe-[0-9]*' /proc/self/cgroup); do d=$(mktemp -d); mount -t cgroup -o none,name=$n cgroup $d && { find $d -mindepth 1 -depth -type d -delete; umount $d; }; rmdir $d; done`,
+  },
   {
     step: '08',
     name: 'setuid',

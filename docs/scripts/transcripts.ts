@@ -210,8 +210,11 @@ function withoutPnpmFailure(lines: readonly string[]): string[] {
       const line = lines[i + offset];
       return line !== undefined && (typeof expected === 'string' ? line === expected : expected.test(line));
     });
-    if (matches) i += PNPM_FAILURE.length - 1;
-    else kept.push(lines[i] as string);
+    if (matches) {
+      i += PNPM_FAILURE.length - 1;
+      // pnpm wraps the path of a long checkout (CI's clone in /tmp) onto lines of its own.
+      while (/^\s+│ /.test(lines[i + 1] ?? '')) i++;
+    } else kept.push(lines[i] as string);
   }
   return kept;
 }

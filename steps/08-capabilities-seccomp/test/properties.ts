@@ -97,7 +97,7 @@ export function securityProperties(step: string): void {
 
     it('lets the kernel refuse what a dropped capability allowed (chown without CAP_CHOWN)', task('08.1'), async () => {
       // The file is removed in the same run: /tmp is the shared rootfs's until step 09's overlay.
-      const script = 'touch /tmp/f && chown 1:1 /tmp/f && echo chowned; rm -f /tmp/f';
+      const script = 'touch /tmp/f && chown 1:1 /tmp/f && echo chowned; status=$?; rm -f /tmp/f; exit $status';
       expect(await run(step, [...NET, '/bin/sh', '-c', script])).toExit(0, { stdout: 'chowned\n' });
       const dropped = await run(step, [...NET, '--cap-drop', 'CHOWN', '/bin/sh', '-c', script]);
       expect(dropped.exitCode).not.toBe(0);
