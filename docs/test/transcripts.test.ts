@@ -49,14 +49,9 @@ describe(`the "Try it by hand" transcripts are what the commands print now (this
   // table ip ctr, the parent cgroups named ctr) is made by whichever runs first: made here, so
   // that each transcript is held to leaving nothing of its own.
   beforeAll(() => {
-    const shared = spawnSync('pnpm', ['--filter', '05', 'start', '--memory', '64m', '--', '/bin/true'], {
-      cwd: REPO,
-      encoding: 'utf8',
-    });
-    expect(shared.status, `a bridged container of step 05 did not run:\n${shared.stdout}${shared.stderr}`).toBe(0);
     // A state directory an earlier suite left (a killed runtime's) would show in the output of
     // step 05's `pnpm clean` transcript. It is removed here, and named, loudly: the leak is that
-    // suite's to fix, the transcripts are compared on a clean slate. (Seen once in CI, 2026-11-27.)
+    // suite's to fix, the transcripts are compared on a clean slate. (Seen in two CI runs, 2026-11-27.)
     const containers = '/run/ctr/containers';
     const stale = (existsSync(containers) ? readdirSync(containers) : []).filter((id) => {
       const owner = join(containers, id, 'owner');
@@ -64,9 +59,16 @@ describe(`the "Try it by hand" transcripts are what the commands print now (this
       return !(pid > 0 && existsSync(`/proc/${pid}`));
     });
     if (stale.length > 0) {
-      console.warn(`transcripts: state left by an earlier suite, removed with pnpm clean: ${stale.join(', ')}`);
+      console.warn(
+        `transcripts: state left by an earlier suite, removed with pnpm clean (before the shared parts are made: it removes those too when nothing runs): ${stale.join(', ')}`,
+      );
       spawnSync('pnpm', ['--silent', 'clean'], { cwd: REPO, encoding: 'utf8' });
     }
+    const shared = spawnSync('pnpm', ['--filter', '05', 'start', '--memory', '64m', '--', '/bin/true'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
+    expect(shared.status, `a bridged container of step 05 did not run:\n${shared.stdout}${shared.stderr}`).toBe(0);
   }, 60_000);
 
   it.each(cases)(
