@@ -91,6 +91,14 @@ const NET_VARIES: Variation[] = [
   },
 ];
 
+/**
+ * Step 08's escape probe, built as a student would (cc -static), in a directory every uid may
+ * write to: root in step 07's and 08's containers is an ordinary host uid.
+ */
+const BUILD_PROBE = `mkdir -m 777 /tmp/probe && cc -static -O2 -o /tmp/probe/escape-probe steps/08-capabilities-seccomp/test/probes/escape-probe.c`;
+/** The probe's directory, and the mount point the runtime made for it in the rootfs, as docker does. */
+const PROBE_CLEAN_UP = 'rm -rf /tmp/probe; rmdir rootfs/probe 2>/dev/null';
+
 export const TRANSCRIPTS: Transcript[] = [
   // --- step 01 ---
   {
@@ -631,8 +639,6 @@ export const TRANSCRIPTS: Transcript[] = [
     // the user and its home, for a run that stopped before userdel
     cleanUp: `kill -KILL $(pgrep -u ctrdoc07) 2>/dev/null; sleep 0.5; userdel -r ctrdoc07 2>/dev/null; rm -rf /tmp/ctrdoc07-home`,
   },
-  // Step 08: the probe the escape tests use, built by hand as a student would, in a directory
-  // every uid may write to (root in step 07's and 08's containers is an ordinary host uid).
   {
     step: '08',
     name: 'status',
@@ -661,7 +667,7 @@ export const TRANSCRIPTS: Transcript[] = [
     step: '08',
     name: 'escapes',
     commands: [
-      'mkdir -m 777 /tmp/probe && cc -static -O2 -o /tmp/probe/escape-probe steps/08-capabilities-seccomp/test/probes/escape-probe.c',
+      BUILD_PROBE,
       'sudo pnpm --filter 06 start --net none -v /tmp/probe:/probe -- /probe/escape-probe remount-proc-sys',
       'sudo pnpm --filter 08 start --net none -v /tmp/probe:/probe -- /probe/escape-probe remount-proc-sys',
       'sudo pnpm --filter 06 start --net none -v /tmp/probe:/probe -- /probe/escape-probe fresh-proc',
@@ -671,7 +677,7 @@ export const TRANSCRIPTS: Transcript[] = [
       'sudo pnpm --filter 08 start --net none --security-opt seccomp=unconfined -v /tmp/probe:/probe -- /probe/escape-probe unshare-user',
       'rm -r /tmp/probe && sudo rmdir rootfs/probe',
     ],
-    cleanUp: 'rm -rf /tmp/probe; rmdir rootfs/probe 2>/dev/null',
+    cleanUp: PROBE_CLEAN_UP,
   },
   // The escapes that need something of the host: the host path of the bound directory (the
   // release_agent), a file handle made on the host (shocker), a key in the caller's keyring.
@@ -679,7 +685,7 @@ export const TRANSCRIPTS: Transcript[] = [
     step: '08',
     name: 'escapes-host',
     commands: [
-      'mkdir -m 777 /tmp/probe && cc -static -O2 -o /tmp/probe/escape-probe steps/08-capabilities-seccomp/test/probes/escape-probe.c',
+      BUILD_PROBE,
       'sudo pnpm --filter 03 start -v /tmp/probe:/probe -- /probe/escape-probe release-agent /tmp/probe',
       'cat /tmp/probe/release-agent-ran',
       'sudo pnpm --filter 08 start --net none -v /tmp/probe:/probe -- /probe/escape-probe release-agent /tmp/probe',
@@ -694,20 +700,20 @@ export const TRANSCRIPTS: Transcript[] = [
     ],
     // The v1 hierarchy the release_agent probe made outlives its container when the container's
     // mount of it goes while it has a child cgroup: mounted and unmounted from the host, it goes.
-    cleanUp: `rm -rf /tmp/probe /tmp/host-secret; rmdir rootfs/probe 2>/dev/null; for n in $(grep -o 'escape-probe-[0-9]*' /proc/self/cgroup); do d=$(mktemp -d); mount -t cgroup -o none,name=$n cgroup $d && { find $d -mindepth 1 -depth -type d -delete; umount $d; }; rmdir $d; done`,
+    cleanUp: `${PROBE_CLEAN_UP}; rm -f /tmp/host-secret; for n in $(grep -o 'escape-probe-[0-9]*' /proc/self/cgroup); do d=$(mktemp -d); mount -t cgroup -o none,name=$n cgroup $d && { find $d -mindepth 1 -depth -type d -delete; umount $d; }; rmdir $d; done`,
   },
   {
     step: '08',
     name: 'setuid',
     commands: [
-      'mkdir -m 777 /tmp/probe && cc -static -O2 -o /tmp/probe/escape-probe steps/08-capabilities-seccomp/test/probes/escape-probe.c',
+      BUILD_PROBE,
       "sudo pnpm --filter 08 start --net none -v /tmp/probe:/probe -- /bin/sh -c 'cp /probe/escape-probe /probe/setuid-probe && chown 0:0 /probe/setuid-probe && chmod 4755 /probe/setuid-probe'",
-      'ls -ln /tmp/probe/setuid-probe',
+      "stat -c '%A %u:%g %n' /tmp/probe/setuid-probe",
       'sudo pnpm --filter 08 start --net none --user 1000 -v /tmp/probe:/probe -- /probe/setuid-probe setuid',
       'sudo pnpm --filter 08 start --net none --user 1000 --security-opt no-new-privileges=false -v /tmp/probe:/probe -- /probe/setuid-probe setuid',
       // the runtime made the mount point in the rootfs, as docker does
       'sudo rm -r /tmp/probe && sudo rmdir rootfs/probe',
     ],
-    cleanUp: 'rm -rf /tmp/probe; rmdir rootfs/probe 2>/dev/null',
+    cleanUp: PROBE_CLEAN_UP,
   },
 ];

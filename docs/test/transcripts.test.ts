@@ -8,7 +8,7 @@
  * A transcript's file of the other cgroup layout cannot be checked here: the test names each one.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeLeftovers, hostState, isClean, requireRoot, settledLeftovers } from '@ctr/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -52,17 +52,13 @@ describe(`the "Try it by hand" transcripts are what the commands print now (this
     // A state directory an earlier suite left (a killed runtime's) would show in the output of
     // step 05's `pnpm clean` transcript. It is removed here, and named, loudly: the leak is that
     // suite's to fix, the transcripts are compared on a clean slate. (Seen in two CI runs, 2026-11-27.)
-    const containers = '/run/ctr/containers';
-    const stale = (existsSync(containers) ? readdirSync(containers) : []).filter((id) => {
-      const owner = join(containers, id, 'owner');
-      const pid = existsSync(owner) ? Number(readFileSync(owner, 'utf8')) : 0;
-      return !(pid > 0 && existsSync(`/proc/${pid}`));
-    });
+    // pnpm clean is what decides a runtime is gone (its owner pid); it names each state it removes.
+    const cleaned = spawnSync('pnpm', ['--silent', 'clean'], { cwd: REPO, encoding: 'utf8' }).stdout ?? '';
+    const stale = cleaned.split('\n').filter((line) => /^removed \S+\/containers\/\w+$/.test(line));
     if (stale.length > 0) {
       console.warn(
         `transcripts: state left by an earlier suite, removed with pnpm clean (before the shared parts are made: it removes those too when nothing runs): ${stale.join(', ')}`,
       );
-      spawnSync('pnpm', ['--silent', 'clean'], { cwd: REPO, encoding: 'utf8' });
     }
     const shared = spawnSync('pnpm', ['--filter', '05', 'start', '--memory', '64m', '--', '/bin/true'], {
       cwd: REPO,

@@ -10,9 +10,9 @@ import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { containerDir, describeLayout, type Layout, readLayout } from '@ctr/04';
 import { DEFAULT_RANGE, subordinateRange, usernsRefusalHint } from '@ctr/07';
+import { libseccompVersion } from '@ctr/08';
 import { defaultRootfsPath, hasShell } from '@ctr/rootfs';
 import { onPath, readFileOr } from '@ctr/runtime';
-import koffi from 'koffi';
 import {
   cgroupWriteFix,
   containerFact,
@@ -238,13 +238,11 @@ function toolFacts(): Fact[] {
 /** libseccomp loaded as step 08 loads it, and asked for its version (seccomp_version()). */
 function libseccompProbe(): { version: string } | { error: string } {
   try {
-    const so = koffi.load('libseccomp.so.2');
-    const version = koffi.struct('doctor_scmp_version', { major: 'uint', minor: 'uint', micro: 'uint' });
-    const seccompVersion = so.func('seccomp_version', koffi.pointer(version), []);
-    const v = koffi.decode(seccompVersion(), version) as { major: number; minor: number; micro: number };
-    return { version: `${v.major}.${v.minor}.${v.micro}` };
+    return { version: libseccompVersion() };
   } catch (error) {
-    return { error: (error as Error).message };
+    // step 08's one line says what to install; the fact says it in its own words
+    const { cause } = error as Error;
+    return { error: (cause instanceof Error ? cause : (error as Error)).message };
   }
 }
 

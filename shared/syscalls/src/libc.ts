@@ -40,7 +40,6 @@ const c = {
   ),
   close: libc.func('int close(int fd)'),
   capset: libc.func('int capset(const uint8_t *header, const uint8_t *data)'),
-  capget: libc.func('int capget(_Inout_ uint8_t *header, _Out_ uint8_t *data)'),
   setgroups: libc.func('int setgroups(size_t size, const uint32_t *list)'),
   setresuid: libc.func('int setresuid(uint32_t ruid, uint32_t euid, uint32_t suid)'),
   setresgid: libc.func('int setresgid(uint32_t rgid, uint32_t egid, uint32_t sgid)'),
@@ -315,16 +314,6 @@ export function capset(sets: CapabilitySets): void {
       `{_LINUX_CAPABILITY_VERSION_3, 0}, {effective=${maskText(sets.effective)}, permitted=${maskText(sets.permitted)}, inheritable=${maskText(sets.inheritable)}}`,
     ),
   ]);
-}
-
-/** capget(2) of the calling thread. */
-export function capget(): CapabilitySets {
-  const data = new Uint8Array(24);
-  check(c.capget(capabilityHeader(), data), 'capget', [raw('{_LINUX_CAPABILITY_VERSION_3, 0}')]);
-  const view = new DataView(data.buffer);
-  const word = (i: number): bigint =>
-    BigInt(view.getUint32(i * 4, true)) | (BigInt(view.getUint32(12 + i * 4, true)) << 32n);
-  return { effective: word(0), permitted: word(1), inheritable: word(2) };
 }
 
 /**

@@ -74,6 +74,8 @@ function lib(): Library {
   } catch (error) {
     throw new RuntimeError(
       `seccomp: cannot load libseccomp.so.2 (${(error as Error).message}): install it (Debian/Ubuntu: apt-get install libseccomp2) or run with --security-opt seccomp=unconfined`,
+      undefined,
+      { cause: error },
     );
   }
   return library;
@@ -284,17 +286,6 @@ function exportProgram(s: Library, filter: Filter): Buffer {
     return program;
   } finally {
     closeSync(fd);
-  }
-}
-
-/** The BPF program `rules` compile to (struct sock_filter[], 8 bytes an instruction), unloaded. */
-export function exportBpf(rules: SeccompRules): Buffer {
-  const s = lib();
-  const filter = build(s, rules);
-  try {
-    return exportProgram(s, filter);
-  } finally {
-    s.release(filter.ctx);
   }
 }
 

@@ -23,9 +23,7 @@ import { parseProfile, resolveProfile, seccompArchitecture } from './seccomp-pro
 import { type ContainerUser, parseUser, switchUser } from './user.js';
 
 export interface SecurityConfig {
-  /** The capabilities kept, by name (CAP_CHOWN, ...), for the trace and the docs. */
-  capabilities: string[];
-  /** The same set as the kernel's mask, in hex: the spec crosses to the init as JSON (no bigint). */
+  /** The capabilities kept, as the kernel's mask in hex: the spec crosses to the init as JSON (no bigint). */
   capabilityMask: string;
   /** The host kernel's highest capability number: the container runs on the same kernel. */
   lastCapability: number;
@@ -105,7 +103,6 @@ export const security = defineFeature({
       profile &&
       resolveProfile(profile, { caps: capabilities, arch: seccompArchitecture(process.arch), kernel: release() });
     return {
-      capabilities,
       capabilityMask: capabilityMask(capabilities).toString(16),
       lastCapability: last,
       noNewPrivileges: options.noNewPrivileges ?? !privileged,

@@ -3,6 +3,7 @@ import { defineStep } from '@ctr/runtime';
 import { security } from './security.js';
 
 export { CAPABILITIES, capabilityMask, DEFAULT_CAPABILITIES } from './capabilities.js';
+export { libseccompVersion } from './libseccomp.js';
 export { security } from './security.js';
 
 export const step08 = defineStep({

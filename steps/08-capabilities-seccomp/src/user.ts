@@ -3,8 +3,7 @@
  * only: a name would have to be looked up in the container's /etc/passwd, which is the image's
  * business (step 09).
  */
-import { readFileSync } from 'node:fs';
-import { EXIT_RUNTIME_ERROR, RuntimeError, UsageError } from '@ctr/runtime';
+import { EXIT_RUNTIME_ERROR, RuntimeError, readFileOr, UsageError } from '@ctr/runtime';
 import { SyscallError, setgroups, setresgid, setresuid } from '@ctr/syscalls';
 
 export interface ContainerUser {
@@ -26,20 +25,9 @@ export function parseUser(value: string): ContainerUser {
   return { uid: Number(uid), gid: gid === undefined ? null : Number(gid) };
 }
 
-const readFileOrEmpty = (path: string): string => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-};
-
 /** The primary group of `uid` in the container's /etc/passwd (read after pivot_root), or 0. */
 function primaryGroup(uid: number): number {
-  let passwd = '';
-  try {
-    passwd = readFileSync('/etc/passwd', 'utf8');
-  } catch {}
+  const passwd = readFileOr('/etc/passwd', '');
   for (const line of passwd.split('\n')) {
     const [, , id, gid] = line.split(':');
     if (id === String(uid) && gid && ID.test(gid)) return Number(gid);
@@ -61,7 +49,7 @@ export function switchUser(user: ContainerUser): void {
     // Rootless, step 07 wrote "deny" to /proc/<pid>/setgroups before gid_map, as the kernel
     // requires of an unprivileged map: setgroups then fails with EPERM, and the groups are
     // the one the map has anyway. runc skips it in that case too.
-    if (readFileOrEmpty('/proc/self/setgroups').trim() !== 'deny') setgroups([]);
+    if (readFileOr('/proc/self/setgroups', '').trim() !== 'deny') setgroups([]);
     setresgid(gid);
     setresuid(user.uid);
   } catch (error) {

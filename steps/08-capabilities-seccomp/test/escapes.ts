@@ -113,6 +113,32 @@ export function escapeProperties(step: string): void {
       expect(result.exitCode).toBe(1);
     };
 
+    /**
+     * A probe (its arguments, read once the test's directory exists) that needs mount(2): refused for want of CAP_SYS_ADMIN, and, unless told otherwise,
+     * still refused without the filter, which shows the capability set alone stops it.
+     */
+    const refusedForWantOfSysAdmin = (args: () => string[], line: string, { unconfinedToo = true } = {}): void => {
+      it(
+        'is refused: mount fails with EPERM, for want of CAP_SYS_ADMIN (the profile allows mount only with it)',
+        task('08.1'),
+        async () => {
+          expectBlocked(
+            await probe(step, args()),
+            line,
+            "mount(2) needs CAP_SYS_ADMIN, which the default set lacks; docker's profile lets mount through only with it",
+          );
+        },
+      );
+      if (!unconfinedToo) return;
+      it('is refused with seccomp=unconfined too: the capability set alone stops it', task('08.1'), async () => {
+        expectBlocked(
+          await probe(step, args(), { flags: ['--security-opt', 'seccomp=unconfined'] }),
+          line,
+          'mount(2) needs CAP_SYS_ADMIN, which the default set lacks',
+        );
+      });
+    };
+
     describe('release_agent of a cgroup v1 hierarchy mounted inside', () => {
       // A v1 hierarchy outlives the container when its last mount goes while it still has a
       // child cgroup: every host process then lists it in /proc/self/cgroup. Mounted and
@@ -127,17 +153,9 @@ export function escapeProperties(step: string): void {
         );
       });
 
-      it(
-        'is refused: mount fails with EPERM, for want of CAP_SYS_ADMIN (the profile allows mount only with it)',
-        task('08.1'),
-        async () => {
-          expectBlocked(
-            await probe(step, ['release-agent', bench.bound]),
-            'BLOCKED mount cgroup: EPERM',
-            "mount(2) needs CAP_SYS_ADMIN, which the default set lacks; docker's profile lets mount through only with it",
-          );
-        },
-      );
+      refusedForWantOfSysAdmin(() => ['release-agent', bench.bound], 'BLOCKED mount cgroup: EPERM', {
+        unconfinedToo: false,
+      });
 
       it(
         'stays refused with --privileged: the user and cgroup namespaces refuse a new v1 hierarchy',
@@ -157,25 +175,7 @@ export function escapeProperties(step: string): void {
         expectEscaped(await probe('06', ['remount-proc-sys'], OURS), 'from step 06');
       });
 
-      it(
-        'is refused: mount fails with EPERM, for want of CAP_SYS_ADMIN (the profile allows mount only with it)',
-        task('08.1'),
-        async () => {
-          expectBlocked(
-            await probe(step, ['remount-proc-sys']),
-            'BLOCKED mount remount,bind,rw: EPERM',
-            "mount(2) needs CAP_SYS_ADMIN, which the default set lacks; docker's profile lets mount through only with it",
-          );
-        },
-      );
-
-      it('is refused with seccomp=unconfined too: the capability set alone stops it', task('08.1'), async () => {
-        expectBlocked(
-          await probe(step, ['remount-proc-sys'], { flags: ['--security-opt', 'seccomp=unconfined'] }),
-          'BLOCKED mount remount,bind,rw: EPERM',
-          'mount(2) needs CAP_SYS_ADMIN, which the default set lacks',
-        );
-      });
+      refusedForWantOfSysAdmin(() => ['remount-proc-sys'], 'BLOCKED mount remount,bind,rw: EPERM');
 
       it(
         'with --privileged the remount works, but the user namespace denies the write (EACCES)',
@@ -195,25 +195,7 @@ export function escapeProperties(step: string): void {
         expectEscaped(await probe('06', ['remount-sys'], OURS), 'from step 06');
       });
 
-      it(
-        'is refused: mount fails with EPERM, for want of CAP_SYS_ADMIN (the profile allows mount only with it)',
-        task('08.1'),
-        async () => {
-          expectBlocked(
-            await probe(step, ['remount-sys']),
-            'BLOCKED mount remount,bind,rw: EPERM',
-            "mount(2) needs CAP_SYS_ADMIN, which the default set lacks; docker's profile lets mount through only with it",
-          );
-        },
-      );
-
-      it('is refused with seccomp=unconfined too: the capability set alone stops it', task('08.1'), async () => {
-        expectBlocked(
-          await probe(step, ['remount-sys'], { flags: ['--security-opt', 'seccomp=unconfined'] }),
-          'BLOCKED mount remount,bind,rw: EPERM',
-          'mount(2) needs CAP_SYS_ADMIN, which the default set lacks',
-        );
-      });
+      refusedForWantOfSysAdmin(() => ['remount-sys'], 'BLOCKED mount remount,bind,rw: EPERM');
     });
 
     describe("mounting a fresh procfs to read what the container's /proc masks", () => {
@@ -223,25 +205,7 @@ export function escapeProperties(step: string): void {
         expect(outcome.line, "and the container's own /proc/timer_list is masked").toContain('gives 0 bytes');
       });
 
-      it(
-        'is refused: mount fails with EPERM, for want of CAP_SYS_ADMIN (the profile allows mount only with it)',
-        task('08.1'),
-        async () => {
-          expectBlocked(
-            await probe(step, ['fresh-proc']),
-            'BLOCKED mount proc: EPERM',
-            "mount(2) needs CAP_SYS_ADMIN, which the default set lacks; docker's profile lets mount through only with it",
-          );
-        },
-      );
-
-      it('is refused with seccomp=unconfined too: the capability set alone stops it', task('08.1'), async () => {
-        expectBlocked(
-          await probe(step, ['fresh-proc'], { flags: ['--security-opt', 'seccomp=unconfined'] }),
-          'BLOCKED mount proc: EPERM',
-          'mount(2) needs CAP_SYS_ADMIN, which the default set lacks',
-        );
-      });
+      refusedForWantOfSysAdmin(() => ['fresh-proc'], 'BLOCKED mount proc: EPERM');
     });
 
     describe('mounting a fresh sysfs read-write', () => {
@@ -251,17 +215,7 @@ export function escapeProperties(step: string): void {
         expectEscaped(await probe('03', ['fresh-sys'], OURS), 'from step 03');
       });
 
-      it(
-        'is refused: mount fails with EPERM, for want of CAP_SYS_ADMIN (the profile allows mount only with it)',
-        task('08.1'),
-        async () => {
-          expectBlocked(
-            await probe(step, ['fresh-sys']),
-            'BLOCKED mount sysfs: EPERM',
-            "mount(2) needs CAP_SYS_ADMIN, which the default set lacks; docker's profile lets mount through only with it",
-          );
-        },
-      );
+      refusedForWantOfSysAdmin(() => ['fresh-sys'], 'BLOCKED mount sysfs: EPERM', { unconfinedToo: false });
     });
 
     describe('reading a host file through open_by_handle_at ("shocker")', () => {

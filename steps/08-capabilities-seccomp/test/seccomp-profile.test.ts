@@ -2,28 +2,12 @@ import { readFileSync } from 'node:fs';
 import { RuntimeError, UsageError } from '@ctr/runtime';
 import { REFERENCE } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CAPABILITIES as DEFAULT_CAPS } from '../src/capabilities.js';
 import { parseProfile, resolveProfile, type SeccompRules, seccompArchitecture } from '../src/seccomp-profile.js';
 
 const DOCKER_DEFAULT = readFileSync(new URL('../profiles/docker-default.json', import.meta.url), 'utf8');
 const SOURCE = '--security-opt seccomp=/x.json';
 
-/** Docker's 14 (moby's oci/caps/defaults.go). */
-const DEFAULT_CAPS = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
 const X86_64 = { arch: 'SCMP_ARCH_X86_64', kernel: '6.1.0-18-amd64' };
 
 const dockerDefault = (caps: readonly string[], host = X86_64): SeccompRules =>

@@ -215,17 +215,24 @@ static int remount_rw(const char *mountpoint, const char *file) {
   return rewrite_result(file, how, error, call, value);
 }
 
+/* A new filesystem of `fstype` on a fresh directory: 0, or the probe's result when it cannot be. */
+static int mount_fresh(const char *fstype, char *dir, size_t size) {
+  char call[32];
+  if (fresh_dir(dir, size, fstype) < 0) return probe_error("mkdtemp under /tmp");
+  if (mount(fstype, dir, fstype, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) return 0;
+  int error = errno;
+  rmdir(dir);
+  snprintf(call, sizeof call, "mount %s", fstype);
+  return blocked(call, error);
+}
+
 /* 4. A new procfs has none of the masks laid over the container's /proc. */
 static int fresh_proc(void) {
   const char *masked = "timer_list";
   char dir[64], path[128], inside[64], seen[512];
   ssize_t masked_bytes = read_file("/proc/timer_list", inside, sizeof inside);
-  if (fresh_dir(dir, sizeof dir, "proc") < 0) return probe_error("mkdtemp under /tmp");
-  if (mount("proc", dir, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-    int error = errno;
-    rmdir(dir);
-    return blocked("mount proc", error);
-  }
+  int mounted = mount_fresh("proc", dir, sizeof dir);
+  if (mounted != 0) return mounted;
   snprintf(path, sizeof path, "%s/%s", dir, masked);
   ssize_t bytes = read_file(path, seen, sizeof seen);
   int error = errno;
@@ -243,12 +250,8 @@ static int fresh_proc(void) {
 /* 4b. A new sysfs, read-write, where the container's /sys is read-only. */
 static int fresh_sys(void) {
   char dir[64], path[128];
-  if (fresh_dir(dir, sizeof dir, "sys") < 0) return probe_error("mkdtemp under /tmp");
-  if (mount("sysfs", dir, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-    int error = errno;
-    rmdir(dir);
-    return blocked("mount sysfs", error);
-  }
+  int mounted = mount_fresh("sysfs", dir, sizeof dir);
+  if (mounted != 0) return mounted;
   snprintf(path, sizeof path, "%s/%s", dir, SYSFS_FILE);
   char value[4096];
   const char *call;
