@@ -110,8 +110,10 @@ case $ld_cache in
 esac
 
 # What only the test suites need, with --tests: Chromium for the docs' browser test
-# (docs/test/browser.test.ts), and runc and jq for the runc adapter that the test kit grades
-# (test/adapters/runc). A student's first container needs none of it.
+# (docs/test/browser.test.ts), runc and jq for the runc adapter that the test kit grades
+# (test/adapters/runc), and the CNCF distribution registry (Debian's docker-registry) that step
+# 09's suite starts on 127.0.0.1 to pull its test images from, and zstd for its zstd layers. A
+# student's first container needs none of it.
 # A host whose /sys/fs/cgroup is cgroup2 alone runs the v2 paths in pnpm test itself; any other
 # (v1, hybrid) proves them in a VM booted on a v2 kernel (test/vm/).
 pure_v2=false
@@ -123,7 +125,7 @@ if $run_tests; then
 fi
 
 if $with_tests; then
-  install_missing "the test suites" chromium:chromium runc:runc jq:jq
+  install_missing "the test suites" chromium:chromium runc:runc jq:jq docker-registry:docker-registry zstd:zstd
   # pnpm test:v2 (test/vm/), on a host that is not pure cgroup v2 only: the v2 code is proven in
   # a QEMU guest running Debian's kernel. QEMU itself (software CPU: no KVM needed), a static
   # busybox and cpio for the guest's initramfs, modprobe to find the modules' order.

@@ -76,6 +76,8 @@ export interface RunOptions {
   reference?: boolean;
   /** A host program that starts the CLI: `<via...> <cli> start ...`, e.g. to hand it a session keyring. */
   via?: readonly string[];
+  /** The CLI's subcommand the arguments go to (default `start`): `pull`, `images`, `rmi` from step 09. */
+  subcommand?: string;
 }
 
 export interface RunningContainer {
@@ -109,8 +111,9 @@ export function startContainer(step: string, args: readonly string[], options: R
   const { argv: cli, cwd } = cliUnderTest(step, { reference: options.reference ?? false });
   const argv = [...(options.via ?? []), ...cli];
   const [program, ...prefix] = argv as [string, ...string[]];
-  const commandLine = quote([...argv, 'start', ...args]);
-  const runtime = spawn(program, [...prefix, 'start', ...args], {
+  const subcommand = options.subcommand ?? 'start';
+  const commandLine = quote([...argv, subcommand, ...args]);
+  const runtime = spawn(program, [...prefix, subcommand, ...args], {
     cwd,
     env: options.env ?? process.env,
     stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

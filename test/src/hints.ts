@@ -7,14 +7,18 @@ import { constants } from 'node:os';
 const signalName = (n: number): string =>
   Object.entries(constants.signals).find(([, number]) => number === n)?.[0] ?? `signal ${n}`;
 
-const firstLine = (text: string): string => text.trim().split('\n')[0] ?? '';
+/** The runtime's error line: the last one starting `ctr: ` (notes and progress may come first), else the first. */
+const errorLine = (text: string): string => {
+  const lines = text.trim().split('\n');
+  return lines.findLast((line) => line.startsWith('ctr: ')) ?? lines[0] ?? '';
+};
 
 /** Why a run exited with `actual` where `expected` was due. */
 export function exitHint(expected: number, actual: number, stderr: string): string {
   if (actual === 125 && expected !== 125) {
     if (/task \d\d\.\d+ is not done yet/.test(stderr))
       return 'the exercise stopped at a task you have not written yet (below)';
-    return `your runtime reported an error of its own (125) instead of running the command: "${firstLine(stderr)}"`;
+    return `your runtime reported an error of its own (125) instead of running the command: "${errorLine(stderr)}"`;
   }
   if (expected === 127) {
     return 'a command that does not exist exits 127 (execve failed with ENOENT, or it is not in PATH): does your runtime map that failure to 127?';

@@ -40,6 +40,28 @@ export {
 export { CONTRACT, GRADING, REFERENCE, task } from './kinds.js';
 export { removeNewMountTargetsAfter } from './mount-targets.js';
 export { commandLineOf, descendantsOf, killTree } from './processes.js';
+export {
+  type BuiltImage,
+  type BuiltIndex,
+  baseLayer,
+  buildImage,
+  buildIndex,
+  closedPort,
+  hostPlatform,
+  type ImageConfig,
+  type Layer,
+  type ManifestFormat,
+  MEDIA_TYPES,
+  type Platform,
+  type ProxiedRequest,
+  type ProxyBehaviour,
+  packLayer,
+  type Registry,
+  type RegistryProxy,
+  randomLayer,
+  stageLayer,
+  startRegistry,
+} from './registry.js';
 export { requireRoot } from './root.js';
 export { SLOWNESS, scaled } from './slowness.js';
 export { staticProgram } from './static-program.js';

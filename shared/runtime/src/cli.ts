@@ -95,6 +95,19 @@ export async function runCli(
       log,
     });
   });
+  for (const command of step.commands) {
+    const sub = program.command(command.usage).summary(command.summary);
+    sub
+      .configureOutput({
+        outputError: (text, write) =>
+          write(`ctr: ${text.replace(/^error: /, '').trim()} (see: ctr ${sub.name()} --help)\n`),
+      })
+      .action(async (...args: unknown[]) => {
+        // commander passes each positional argument (an array for a variadic one), then options.
+        const positional = args.slice(0, -2).flat() as string[];
+        exitCode = await command.run(positional, log);
+      });
+  }
   try {
     await program.parseAsync(dropPnpmSeparator(argv));
     return exitCode;

@@ -10,7 +10,8 @@ import type { FlagTable, FlagValues } from './flags.js';
 export interface ContainerSpec {
   /** 12 hex digits, like docker's short ids; names the cgroup, the veth, the default hostname. */
   id: string;
-  /** The command and its arguments; args[0] is looked up in the container's PATH. */
+  /** The command and its arguments; args[0] is looked up in the container's PATH. Empty while
+   * the features configure when none was given: then a feature may set one (step 09's image). */
   args: string[];
   /** KEY=VALUE strings: the command's whole environment (nothing leaks from the host). */
   env: string[];
@@ -110,11 +111,25 @@ export interface Feature<Flags extends FlagTable = FlagTable, Config = unknown> 
 // biome-ignore lint/suspicious/noExplicitAny: a step holds features of every flag table and settings type
 export type AnyFeature = Feature<any, any>;
 
+/**
+ * A command of the CLI beside `start`, for what is not one container's life (step 09's `pull`,
+ * `images`, `rmi`). Its errors are the runtime's: one line, exit 125.
+ */
+export interface StepCommand {
+  /** commander's usage: `pull <name>`, `rmi <names...>`. */
+  readonly usage: string;
+  readonly summary: string;
+  /** Runs with the positional arguments, a variadic one spread; returns the exit status. */
+  run(args: string[], log: (line: string) => void): number | Promise<number>;
+}
+
 export interface Step {
   /** Two digits: `pnpm --filter 03` selects the package `@ctr/03`. */
   readonly id: string;
   readonly title: string;
   readonly features: readonly AnyFeature[];
+  /** The commands beside `start`, from the step that brought each one on. */
+  readonly commands: readonly StepCommand[];
   /** True from the step on that can run without root (step 07's user namespace). */
   readonly rootless: boolean;
 }
@@ -127,29 +142,33 @@ export const stepOf = (feature: AnyFeature): string => introducedBy.get(feature)
 // #region define-step
 /**
  * Step N: everything step N-1 does (`extends`), plus what it `adds`. Rarely a step must change a
- * feature of an earlier one: `changes` lists each as [the earlier feature, its replacement, or
- * null to drop it], kept in its place in the list (step 07 makes the PID namespace itself, inside
+ * feature of an earlier one: `changes` lists each as [the earlier feature, its replacement (or a
+ * list of features in its place), or null to drop it], kept in its place in the list (step 07 makes the PID namespace itself, inside
  * the user namespace, and adapts cgroups, network and mounts to running without root).
  */
 export function defineStep(step: {
   id: string;
   title: string;
   extends: Step | null;
-  changes?: readonly (readonly [AnyFeature, AnyFeature | null])[];
+  changes?: readonly (readonly [AnyFeature, AnyFeature | readonly AnyFeature[] | null])[];
   adds: readonly AnyFeature[];
+  commands?: readonly StepCommand[];
   rootless?: boolean;
 }): Step {
   const changes = new Map(step.changes ?? []);
   const kept = (step.extends?.features ?? []).flatMap((feature) => {
     if (!changes.has(feature)) return [feature];
-    const replacement = changes.get(feature);
-    return replacement ? [replacement] : [];
+    return [changes.get(feature) ?? []].flat();
   });
-  for (const feature of [...step.adds, ...changes.values()]) if (feature) introducedBy.set(feature, step.id);
+  for (const feature of [...step.adds, ...[...changes.values()].flat()]) {
+    // A feature kept in a replacement list (step 09 puts one before step 08's security) stays its step's.
+    if (feature && !introducedBy.has(feature)) introducedBy.set(feature, step.id);
+  }
   return {
     id: step.id,
     title: step.title,
     features: [...kept, ...step.adds],
+    commands: [...(step.extends?.commands ?? []), ...(step.commands ?? [])],
     rootless: step.rootless ?? step.extends?.rootless ?? false,
   };
 }

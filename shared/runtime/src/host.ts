@@ -96,6 +96,8 @@ export async function startContainer(step: Step, options: StartOptions): Promise
         feature.configure?.(flags, spec, options.log),
       );
     }
+    // A feature may supply the default command (step 09: the image's); else docker's shell.
+    if (spec.args.length === 0) spec.args = ['/bin/sh'];
     spec.namespaces = namespacesOf(step.features, spec.features);
     // The init starts before the host creates anything, as runc starts `runc init` before it
     // applies the cgroups: its Node.js start-up (~40 ms) overlaps the host's work, and it only
@@ -190,7 +192,7 @@ async function buildSpec(step: Step, options: StartOptions): Promise<ContainerSp
   }
   return {
     id: randomBytes(6).toString('hex'),
-    args: options.command.length > 0 ? options.command : ['/bin/sh'],
+    args: options.command,
     env: containerEnv(options.env),
     rootfs: usesRootfs ? await resolveRootfs(options.rootfs, options.log) : null,
     namespaces: 0,

@@ -13,7 +13,7 @@ export {
   todo,
   UsageError,
 } from './errors.js';
-export { commandFailure, handOverStdioOnly, resolveCommand } from './exec.js';
+export { commandFailure, DEFAULT_PATH, handOverStdioOnly, resolveCommand } from './exec.js';
 export {
   type AnyFeature,
   type Bind,
@@ -22,6 +22,7 @@ export {
   defineStep,
   type Feature,
   type Step,
+  type StepCommand,
 } from './feature.js';
 export { collect, type FlagSpec, type FlagValues, flag, repeatable, toggle } from './flags.js';
 export { asHook, asRuntime } from './hooks.js';

@@ -64,6 +64,12 @@ const c = {
     'int posix_spawnattr_setsigdefault(_Inout_ uint8_t *attr, const uint8_t *set)',
   ),
   posix_spawn_file_actions_init: libc.func('int posix_spawn_file_actions_init(_Inout_ uint8_t *actions)'),
+  // glibc 2.33+ exports mknod itself (before, only __xmknod).
+  mknod: libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+  lsetxattr: libc.func(
+    'int lsetxattr(const char *path, const char *name, const uint8_t *value, size_t size, int flags)',
+  ),
+  lgetxattr: libc.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
 };
 
 /** glibc 2.35+ only: makes the child the foreground process group of a terminal before it execs. */
@@ -547,4 +553,28 @@ function mountSetattr(dirfd: number, path: string, flags: number, attrSet: numbe
     raw(shownAttr),
     32,
   ]);
+}
+
+/**
+ * A character device 0/0 at `path`: what overlayfs reads as a whiteout (a file deleted in an
+ * upper layer). Node has no mknod; only root (CAP_MKNOD) may make one.
+ */
+export function mknodWhiteout(path: string): void {
+  const S_IFCHR = 0o020000;
+  check(c.mknod(path, S_IFCHR, 0), 'mknod', [path, raw('S_IFCHR|0000'), raw('makedev(0, 0)')]);
+}
+
+/** lsetxattr(2): an extended attribute on `path` itself, never on where a symlink leads. */
+export function lsetxattr(path: string, name: string, value: string): void {
+  const bytes = Buffer.from(value);
+  check(c.lsetxattr(path, name, bytes, bytes.length, 0), 'lsetxattr', [path, name, value, bytes.length, 0]);
+}
+
+/** lgetxattr(2): the attribute's value, or null when `path` has none (ENODATA). */
+export function lgetxattr(path: string, name: string): string | null {
+  const value = Buffer.alloc(4096);
+  const length = Number(c.lgetxattr(path, name, value, value.length));
+  if (length === -1 && koffi.errno() === constants.errno.ENODATA) return null;
+  check(length, 'lgetxattr', [path, name]);
+  return value.subarray(0, length).toString();
 }

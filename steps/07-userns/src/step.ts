@@ -8,7 +8,8 @@ import { cgroupsWithoutRoot, mountsInUserNamespace, networkWithoutRoot } from '.
 import { userNamespace } from './user-namespace.js';
 
 export { DEFAULT_RANGE, subordinateRange, usernsRefusalHint } from './idmap.js';
-export { userNamespace } from './user-namespace.js';
+export { shiftedCopy } from './mapped-rootfs.js';
+export { type RootfsMapping, type UsernsConfig, userNamespace, userNamespaceWith } from './user-namespace.js';
 
 export const step07 = defineStep({
   id: '07',

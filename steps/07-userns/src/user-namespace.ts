@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import {
   type Cleanup,
+  type ContainerSpec,
   containerStateDir,
   defineFeature,
   FORWARDED_SIGNALS,
@@ -46,72 +47,89 @@ const readOrNull = (path: string): string | null => readFileOr(path, null);
 /** The kernel said no to something the machine decides: the doctor reads all such switches at once. */
 const DOCTOR_HINT = 'pnpm run doctor checks the rest of this machine';
 
-export const userNamespace = defineFeature({
-  name: 'user',
-  // #region configure
-  // Trace: `host 07 user.configure`: the id maps, and for a rootless user a copy of the rootfs they own.
-  configure(_flags, spec, log): UsernsConfig {
-    const uid = process.getuid?.() ?? 0;
-    const gid = process.getgid?.() ?? 0;
-    if (uid === 0) {
-      // Under sudo, the range of the user who ran sudo; otherwise root's; otherwise the default.
-      const user = process.env.SUDO_USER ?? 'root';
-      const id = Number(process.env.SUDO_UID ?? 0);
-      const subuid = subordinateRange(readOrNull('/etc/subuid') ?? '', user, id) ?? DEFAULT_RANGE;
-      const subgid = subordinateRange(readOrNull('/etc/subgid') ?? '', user, id) ?? DEFAULT_RANGE;
+/**
+ * Makes the host's rootfs fit the user namespace of the init `pid` (rootful only); returns the path
+ * the init will pivot into. This step idmaps it (mapRootfs below); a later step puts an overlay on it.
+ */
+export type RootfsMapping = (
+  rootfs: string,
+  pid: number,
+  spec: ContainerSpec,
+  config: UsernsConfig,
+  cleanup: Cleanup,
+) => string;
+
+export const userNamespace = userNamespaceWith(mapRootfs);
+
+/** The feature, with the way a rootful runtime maps the rootfs as a parameter. */
+export function userNamespaceWith(mapRootfs: RootfsMapping) {
+  return defineFeature({
+    name: 'user',
+    // #region configure
+    // Trace: `host 07 user.configure`: the id maps, and for a rootless user a copy of the rootfs they own.
+    configure(_flags, spec, log): UsernsConfig {
+      const uid = process.getuid?.() ?? 0;
+      const gid = process.getgid?.() ?? 0;
+      if (uid === 0) {
+        // Under sudo, the range of the user who ran sudo; otherwise root's; otherwise the default.
+        const user = process.env.SUDO_USER ?? 'root';
+        const id = Number(process.env.SUDO_UID ?? 0);
+        const subuid = subordinateRange(readOrNull('/etc/subuid') ?? '', user, id) ?? DEFAULT_RANGE;
+        const subgid = subordinateRange(readOrNull('/etc/subgid') ?? '', user, id) ?? DEFAULT_RANGE;
+        return {
+          rootless: false,
+          uidMap: rootfulMap(subuid),
+          gidMap: rootfulMap(subgid),
+          viaNewuidmap: false,
+        };
+      }
+      const user = process.env.USER ?? process.env.LOGNAME;
+      const subuid = subordinateRange(readOrNull('/etc/subuid') ?? '', user, uid);
+      const subgid = subordinateRange(readOrNull('/etc/subgid') ?? '', user, uid);
+      const viaNewuidmap = Boolean(subuid && subgid && onPath('newuidmap') && onPath('newgidmap'));
+      if (spec.rootfs) {
+        // A rootless user may not make an idmapped mount: a copy they own is root inside.
+        const home = process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share');
+        // One copy per source rootfs: --rootfs elsewhere gets its own.
+        const key = createHash('sha256').update(realpathSync(spec.rootfs)).digest('hex').slice(0, 12);
+        spec.rootfs = shiftedCopy(spec.rootfs, join(home, 'ctr', `rootfs-${key}`), null, log);
+      }
       return {
-        rootless: false,
-        uidMap: rootfulMap(subuid),
-        gidMap: rootfulMap(subgid),
-        viaNewuidmap: false,
+        rootless: true,
+        uidMap: rootlessMap(uid, viaNewuidmap ? subuid : null),
+        gidMap: rootlessMap(gid, viaNewuidmap ? subgid : null),
+        viaNewuidmap,
       };
-    }
-    const user = process.env.USER ?? process.env.LOGNAME;
-    const subuid = subordinateRange(readOrNull('/etc/subuid') ?? '', user, uid);
-    const subgid = subordinateRange(readOrNull('/etc/subgid') ?? '', user, uid);
-    const viaNewuidmap = Boolean(subuid && subgid && onPath('newuidmap') && onPath('newgidmap'));
-    if (spec.rootfs) {
-      // A rootless user may not make an idmapped mount: a copy they own is root inside.
-      const home = process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share');
-      // One copy per source rootfs: --rootfs elsewhere gets its own.
-      const key = createHash('sha256').update(realpathSync(spec.rootfs)).digest('hex').slice(0, 12);
-      spec.rootfs = shiftedCopy(spec.rootfs, join(home, 'ctr', `rootfs-${key}`), null, log);
-    }
-    return {
-      rootless: true,
-      uidMap: rootlessMap(uid, viaNewuidmap ? subuid : null),
-      gidMap: rootlessMap(gid, viaNewuidmap ? subgid : null),
-      viaNewuidmap,
-    };
-  },
-  // #endregion configure
-  // #region spawn
-  // Trace: `host 07 user.aroundSpawn`, then the helper's own lines (`helper 07 user.nsexec`).
-  aroundSpawn(spawn) {
-    // The init is started through the native helper: it makes the user and PID namespaces, and
-    // passes on to the init the signals the runtime forwards (one list, signals.ts).
-    const forwarded = FORWARDED_SIGNALS.map((name) => constants.signals[name]).join(',');
-    return spawn([nsexecBinary(), `--forward=${forwarded}`]);
-  },
-  // Trace: `host 07 user.spawned`, while the helper waits in the new user namespace: the id maps,
-  // the idmapped rootfs, then `M` lets it go on; it replies with the init's pid.
-  async spawned(config, pid, spec, cleanup, helper) {
-    const socket = helper.stdio[4] as Readable & Writable;
-    const lines = readLines(socket);
-    const first = await lines.next();
-    if (first !== 'U') throw refusal(first);
-    writeMaps(pid, config);
-    if (spec.rootfs && !config.rootless) spec.rootfs = mapRootfs(spec.rootfs, pid, spec.id, config, cleanup);
-    socket.write('M');
-    const reply = await lines.next();
-    const initPid = Number(reply);
-    // An "E<errno> <call>" can come here too: unshare(CLONE_NEWPID) is where Ubuntu's AppArmor
-    // restriction shows when the user namespace itself was allowed.
-    if (!Number.isInteger(initPid) || initPid <= 0) throw refusal(reply);
-    return initPid;
-  },
-  // #endregion spawn
-});
+    },
+    // #endregion configure
+    // #region spawn
+    // Trace: `host 07 user.aroundSpawn`, then the helper's own lines (`helper 07 user.nsexec`).
+    aroundSpawn(spawn) {
+      // The init is started through the native helper: it makes the user and PID namespaces, and
+      // passes on to the init the signals the runtime forwards (one list, signals.ts).
+      const forwarded = FORWARDED_SIGNALS.map((name) => constants.signals[name]).join(',');
+      return spawn([nsexecBinary(), `--forward=${forwarded}`]);
+    },
+    // Trace: `host 07 user.spawned`, while the helper waits in the new user namespace: the id maps,
+    // the idmapped rootfs, then `M` lets it go on; it replies with the init's pid.
+    async spawned(config, pid, spec, cleanup, helper) {
+      const socket = helper.stdio[4] as Readable & Writable;
+      const lines = readLines(socket);
+      const first = await lines.next();
+      if (first !== 'U') throw refusal(first);
+      writeMaps(pid, config);
+      if (spec.rootfs && !config.rootless) spec.rootfs = mapRootfs(spec.rootfs, pid, spec, config, cleanup);
+      socket.write('M');
+      const reply = await lines.next();
+      const initPid = Number(reply);
+      // An "E<errno> <call>" can come here too: unshare(CLONE_NEWPID) is where Ubuntu's AppArmor
+      // restriction shows when the user namespace itself was allowed.
+      if (!Number.isInteger(initPid) || initPid <= 0) throw refusal(reply);
+      return initPid;
+    },
+    // #endregion spawn
+  });
+}
 
 // #region write-maps
 /**
@@ -148,8 +166,8 @@ function writeMaps(pid: number, config: UsernsConfig): void {
 // #endregion write-maps
 
 // #region map-rootfs
-function mapRootfs(rootfs: string, pid: number, id: string, config: UsernsConfig, cleanup: Cleanup): string {
-  const target = join(containerStateDir(id), 'rootfs');
+function mapRootfs(rootfs: string, pid: number, spec: ContainerSpec, config: UsernsConfig, cleanup: Cleanup): string {
+  const target = join(containerStateDir(spec.id), 'rootfs');
   try {
     mountIdmapped(rootfs, pid, target);
     // Who owns it, for `pnpm clean` after a runtime that was killed and could not unmount it.

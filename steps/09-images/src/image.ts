@@ -1,0 +1,161 @@
+/**
+ * `start --image NAME`: the container runs on an image's layers instead of a rootfs directory,
+ * and the image's config says what a `docker run` of it would: the command (Entrypoint + Cmd),
+ * its environment, its working directory and its user. The image is pulled first if it is not
+ * stored yet. The layers become the overlay's lowers when step 07's user feature maps the rootfs
+ * (overlay.ts); this feature only says which ones.
+ */
+import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultRootfsPath } from '@ctr/rootfs';
+import { type ContainerSpec, DEFAULT_PATH, defineFeature, flag, RuntimeError, UsageError } from '@ctr/runtime';
+import type { ImageConfig } from './store.js';
+
+export interface ImageSettings {
+  /** The image's full name and manifest digest, for `rmi` to see it is in use. */
+  name: string;
+  digest: string;
+  /** Absolute directories of the unpacked layers, bottom first. */
+  layers: string[];
+  workingDir: string | null;
+}
+
+/** The user as step 08's security feature holds it (uid, and gid or null for passwd's). */
+interface ContainerUser {
+  uid: number;
+  gid: number | null;
+}
+
+export const image = defineFeature({
+  name: 'image',
+  flags: {
+    image: flag('--image <name>', 'run this image, pulled first if it is not stored (instead of --rootfs)'),
+  },
+  // #region configure
+  async configure({ image: name }, spec, log): Promise<ImageSettings | null> {
+    if (name === undefined) return null;
+    if (process.getuid?.() !== 0) {
+      throw new RuntimeError(`--image ${name}: images need root in this step (the store is root's): use sudo`);
+    }
+    // The runtime resolved the rootfs before any feature ran: the default one means none was given.
+    if (spec.rootfs !== defaultRootfsPath()) {
+      throw new UsageError(`--image ${name} and --rootfs ${spec.rootfs}: give one of them`);
+    }
+    // Loaded here, not at the top: the init (this same program) never pulls.
+    const { parseReference } = await import('./reference.js');
+    const { findImage } = await import('./store.js');
+    const reference = parseReference(name);
+    let stored = findImage(reference);
+    if (!stored) {
+      const { pullImage } = await import('./pull.js');
+      log(`${reference.name} is not stored: pulling it`);
+      stored = await pullImage(reference, { log, progress: process.stderr.isTTY === true });
+    }
+    applyImageConfig(stored.config, spec, stored.layers);
+    return {
+      name: stored.name,
+      digest: stored.digest,
+      layers: stored.layers,
+      workingDir: stored.config.WorkingDir || null,
+    };
+  },
+  // #endregion configure
+});
+
+/**
+ * The image's WorkingDir, made if it is missing (as runc does, in the overlay's upper layer) and
+ * entered. It must happen as the container's root, before step 08 switches to the image's User,
+ * who may not write where it goes: this feature sits before step 08's in the list (step.ts),
+ * while `image` comes last, to see step 08's settings. It reads what `image` decided.
+ */
+export const workingDirectory = defineFeature({
+  name: 'workdir',
+  configure: () => ({}),
+  setup(_config, spec) {
+    const workingDir = (spec.features.image as ImageSettings | null | undefined)?.workingDir;
+    if (!workingDir) return;
+    try {
+      mkdirSync(workingDir, { recursive: true });
+      process.chdir(workingDir);
+    } catch (error) {
+      throw new RuntimeError(
+        `the image's WorkingDir ${workingDir} cannot be made or entered (${(error as NodeJS.ErrnoException).code}): check the image`,
+      );
+    }
+  },
+});
+
+// #region image-config
+/**
+ * docker's rules: a command given replaces Cmd and keeps Entrypoint; the image's Env replaces the
+ * runtime's defaults (PATH, HOME) and -e replaces both; the image's User is --user's default.
+ */
+export function applyImageConfig(config: ImageConfig, spec: ContainerSpec, layers: readonly string[]): void {
+  const entrypoint = config.Entrypoint ?? [];
+  spec.args = [...entrypoint, ...(spec.args.length > 0 ? spec.args : (config.Cmd ?? []))];
+  spec.env = mergeEnv(spec.env, config.Env ?? []);
+  const security = spec.features.security as { user: ContainerUser | null } | null | undefined;
+  if (config.User && security && security.user === null) security.user = resolveUser(config.User, layers);
+}
+
+/** The runtime's defaults, which an image's own values replace; anything else in `env` came from -e. */
+const DEFAULTS = new Map([
+  ['PATH', DEFAULT_PATH],
+  ['HOME', '/root'],
+]);
+
+export function mergeEnv(env: readonly string[], imageEnv: readonly string[]): string[] {
+  const merged = new Map(env.map((entry) => split(entry)));
+  for (const [key, value] of imageEnv.map(split)) {
+    const current = merged.get(key);
+    if (current === undefined || current === DEFAULTS.get(key)) merged.set(key, value);
+  }
+  return [...merged].map(([key, value]) => `${key}=${value}`);
+}
+
+function split(entry: string): [string, string] {
+  const eq = entry.indexOf('=');
+  return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+}
+
+/** `User` as docker reads it: uid, name, uid:gid, name:group; names from the image's own files. */
+export function resolveUser(user: string, layers: readonly string[]): ContainerUser {
+  const [userPart = '', groupPart] = user.split(':');
+  const uid = /^\d+$/.test(userPart) ? Number(userPart) : lookup(layers, 'etc/passwd', userPart, user);
+  const gid =
+    groupPart === undefined
+      ? null
+      : /^\d+$/.test(groupPart)
+        ? Number(groupPart)
+        : lookup(layers, 'etc/group', groupPart, user);
+  return { uid, gid: gid ?? (/^\d+$/.test(userPart) ? null : primaryGroup(layers, userPart)) };
+}
+
+function lookup(layers: readonly string[], file: string, name: string, user: string): number {
+  for (const line of imageFile(layers, file).split('\n')) {
+    const [entry, , id] = line.split(':');
+    if (entry === name && id && /^\d+$/.test(id)) return Number(id);
+  }
+  throw new RuntimeError(`the image's User "${user}": no "${name}" in its /${file}: run with --user uid[:gid]`);
+}
+
+function primaryGroup(layers: readonly string[], name: string): number | null {
+  for (const line of imageFile(layers, 'etc/passwd').split('\n')) {
+    const [entry, , , gid] = line.split(':');
+    if (entry === name && gid && /^\d+$/.test(gid)) return Number(gid);
+  }
+  return null;
+}
+
+/** A file as the container will see it: from the topmost layer that has it (a whiteout hides it). */
+function imageFile(layers: readonly string[], file: string): string {
+  for (const layer of [...layers].reverse()) {
+    const path = join(layer, file);
+    try {
+      const stat = lstatSync(path);
+      return stat.isCharacterDevice() ? '' : readFileSync(path, 'utf8');
+    } catch {}
+  }
+  return '';
+}
+// #endregion image-config

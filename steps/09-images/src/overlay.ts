@@ -1,0 +1,119 @@
+/**
+ * The container's root: an overlay. Its lower directories (an image's layers, or a --rootfs
+ * directory) are read-only and shared by every container; its upper directory is the container's
+ * own, and takes every write: a changed file is copied up first, a deleted one is hidden by a
+ * whiteout. When the container ends, the upper directory goes, and the layers are as they were.
+ *
+ * Rootful, the container's root is an unprivileged host uid (step 07), and the layers belong to
+ * host root. Each lower is therefore an idmapped mount, as step 07's rootfs was, but a detached
+ * one: open_tree(2) clones it, mount_setattr(2) maps it, and overlayfs takes it as
+ * /proc/self/fd/N without it ever being attached anywhere. The overlay itself cannot be idmapped
+ * (EINVAL), nor may its upper be (the overlay then turns read-only): the upper and work
+ * directories are simply owned by the host uid that is root inside.
+ */
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type RootfsMapping, shiftedCopy } from '@ctr/07';
+import { containerStateDir, RuntimeError } from '@ctr/runtime';
+import {
+  AT_RECURSIVE,
+  close,
+  closeFile,
+  idmapMount,
+  MNT_DETACH,
+  mount,
+  OPEN_TREE_CLOEXEC,
+  OPEN_TREE_CLONE,
+  openReadOnly,
+  openTree,
+  SyscallError,
+  umount2,
+} from '@ctr/syscalls';
+import type { ImageSettings } from './image.js';
+
+// #region overlay-rootfs
+export const overlayRootfs: RootfsMapping = (rootfs, pid, spec, config, cleanup) => {
+  const image = spec.features.image as ImageSettings | null | undefined;
+  // overlayfs lists its lowers top first; an image lists its layers bottom first.
+  const lowers = image ? [...image.layers].reverse() : [rootfs];
+  const dir = containerStateDir(spec.id);
+  const target = join(dir, 'rootfs');
+  const upper = join(dir, 'upper');
+  const work = join(dir, 'work');
+  mkdirSync(dir, { recursive: true });
+  // Searchable by the container's root, an unprivileged host uid, whatever the umask made it.
+  chmodSync(dir, 0o755);
+  // Who owns it, for `pnpm clean` after a runtime that was killed and could not unmount it; and
+  // which image it runs, so that `rmi` leaves that image alone while it runs.
+  writeFileSync(join(dir, 'owner'), String(process.pid));
+  if (image) writeFileSync(join(dir, 'image'), image.digest);
+  cleanup.defer(`unmount the overlay ${target} and remove its upper layer`, () => {
+    try {
+      umount2(target, MNT_DETACH);
+    } catch {} // not mounted: a failure came first
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const root = { uid: config.uidMap[0]?.outside ?? 0, gid: config.gidMap[0]?.outside ?? 0 };
+  for (const path of [target, upper, work]) {
+    mkdirSync(path);
+    chownSync(path, root.uid, root.gid);
+  }
+  // #task 09.3
+  const trees: number[] = [];
+  try {
+    let lowerdir: string;
+    try {
+      const userns = openReadOnly(`/proc/${pid}/ns/user`);
+      try {
+        for (const lower of lowers) {
+          const tree = openTree(lower, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+          trees.push(tree);
+          idmapMount(tree, userns);
+        }
+      } finally {
+        closeFile(userns);
+      }
+      lowerdir = trees.map((tree) => `/proc/self/fd/${tree}`).join(':');
+    } catch (error) {
+      if (!(error instanceof SyscallError) || image) throw error;
+      // A filesystem without idmapped mounts: step 07's copy with shifted owners, as the lower.
+      process.stderr.write(
+        `ctr: notice: no idmapped mount here (${error.message}): using a copy with shifted owners\n`,
+      );
+      lowerdir = shiftedCopy(rootfs, `${rootfs}.uid-${root.uid}`, root, (line) =>
+        process.stderr.write(`ctr: ${line}\n`),
+      );
+    }
+    mount('overlay', target, 'overlay', 0, `lowerdir=${lowerdir},upperdir=${upper},workdir=${work}`);
+  } catch (error) {
+    throw overlayRefusal(error, image !== null && image !== undefined);
+  } finally {
+    for (const tree of trees) close(tree);
+  }
+  // #end-task
+  return target;
+};
+// #endregion overlay-rootfs
+
+function overlayRefusal(error: unknown, isImage: boolean): unknown {
+  if (!(error instanceof SyscallError)) return error;
+  if (error.syscall === 'mount' && error.code === 'ENODEV') {
+    return new RuntimeError('this kernel has no overlayfs: load it (modprobe overlay) and start again', 125, {
+      cause: error,
+    });
+  }
+  if (error.syscall !== 'mount' && isImage) {
+    return new RuntimeError(
+      `cannot idmap the image's layers (${error.message}): images need idmapped mounts (Linux 5.12+, a filesystem that has them, such as ext4 or xfs)`,
+      125,
+      { cause: error },
+    );
+  }
+  return new RuntimeError(
+    `cannot mount the container's overlay (${error.message}): see dmesg for overlayfs's reason`,
+    125,
+    {
+      cause: error,
+    },
+  );
+}

@@ -1,0 +1,189 @@
+/**
+ * Layers made with GNU tar on the spot, unpacked on the real filesystem: owners, modes, links,
+ * whiteouts in overlay's format, and the members a hostile layer could use to write outside.
+ * Root is needed (owners, mknod, trusted.* xattrs), as for every test of this step.
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RuntimeError } from '@ctr/runtime';
+import { lgetxattr } from '@ctr/syscalls';
+import { REFERENCE } from '@ctr/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compressionOf, unpackLayer } from '../src/unpack.js';
+
+if (process.getuid?.() !== 0)
+  throw new Error('unpack.test.ts needs root (chown, mknod, trusted.* xattrs): run the suite as root');
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'ctr-unpack-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const tar = (...args: string[]): void => {
+  execFileSync('tar', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+};
+
+/** A fresh directory under the test's own. */
+let counter = 0;
+const fresh = (name: string): string => {
+  const dir = join(work, `${counter++}-${name}`);
+  mkdirSync(dir);
+  return dir;
+};
+
+const xattr = (path: string, name: string): string | null => lgetxattr(path, name);
+
+describe('a layer, unpacked', REFERENCE, () => {
+  it('keeps owners, modes, setuid, absolute symlinks and hard links (gzip detected by itself)', () => {
+    const source = fresh('src');
+    mkdirSync(join(source, 'bin'));
+    writeFileSync(join(source, 'bin', 'su'), 'setuid');
+    chmodSync(join(source, 'bin', 'su'), 0o4755);
+    writeFileSync(join(source, 'owned'), 'x');
+    chownSync(join(source, 'owned'), 1234, 5678);
+    symlinkSync('/etc/passwd', join(source, 'abs-link'));
+    linkSync(join(source, 'bin', 'su'), join(source, 'hard'));
+    const blob = join(work, 'plain.tar.gz');
+    tar('--create', '--gzip', '--numeric-owner', '--file', blob, '--directory', source, '.');
+    expect(compressionOf(blob)).toBe('gzip');
+
+    const dir = fresh('out');
+    const size = unpackLayer(blob, dir, 'sha256:plain');
+    expect(lstatSync(join(dir, 'bin', 'su')).mode & 0o7777).toBe(0o4755);
+    expect(lstatSync(join(dir, 'owned'))).toMatchObject({ uid: 1234, gid: 5678 });
+    expect(readlinkSync(join(dir, 'abs-link'))).toBe('/etc/passwd');
+    expect(lstatSync(join(dir, 'hard')).ino).toBe(lstatSync(join(dir, 'bin', 'su')).ino);
+    expect(size).toBe('setuid'.length * 2 + 1);
+  });
+
+  it("turns .wh.NAME into a 0/0 char device and .wh..wh..opq into overlay's opaque xattr", () => {
+    const source = fresh('src');
+    mkdirSync(join(source, 'etc', 'cleared'), { recursive: true });
+    writeFileSync(join(source, 'etc', '.wh.deleted'), '');
+    writeFileSync(join(source, 'etc', 'cleared', '.wh..wh..opq'), '');
+    writeFileSync(join(source, 'etc', 'cleared', 'kept'), 'k');
+    const blob = join(work, 'whiteouts.tar');
+    tar('--create', '--numeric-owner', '--file', blob, '--directory', source, '.');
+    expect(compressionOf(blob)).toBe('none');
+
+    const dir = fresh('out');
+    unpackLayer(blob, dir, 'sha256:whiteouts');
+    const device = lstatSync(join(dir, 'etc', 'deleted'));
+    expect(device.isCharacterDevice()).toBe(true);
+    expect(device.rdev).toBe(0);
+    expect(existsSync(join(dir, 'etc', '.wh.deleted'))).toBe(false);
+    expect(existsSync(join(dir, 'etc', 'cleared', '.wh..wh..opq'))).toBe(false);
+    expect(existsSync(join(dir, 'etc', 'cleared', 'kept'))).toBe(true);
+    expect(xattr(join(dir, 'etc', 'cleared'), 'trusted.overlay.opaque')).toBe('y');
+    expect(xattr(join(dir, 'etc'), 'trusted.overlay.opaque')).toBeNull();
+  });
+
+  it('unpacks a zstd layer', () => {
+    const source = fresh('src');
+    writeFileSync(join(source, 'z'), 'zstd');
+    const blob = join(work, 'z.tar.zst');
+    tar('--create', '--zstd', '--file', blob, '--directory', source, '.');
+    expect(compressionOf(blob)).toBe('zstd');
+    const dir = fresh('out');
+    unpackLayer(blob, dir, 'sha256:z');
+    expect(existsSync(join(dir, 'z'))).toBe(true);
+  });
+});
+
+describe('a hostile layer', REFERENCE, () => {
+  /** Where an escape would land: beside the layer's directory, outside it. */
+  const outside = (name: string): string => join(work, name);
+
+  it('cannot write through an absolute name: GNU tar strips the leading /', () => {
+    const target = outside('abs-escape');
+    writeFileSync(target, 'before');
+    const blob = join(work, 'abs.tar');
+    // --absolute-names keeps the / in the archive, as a hostile layer would.
+    tar('--create', '--absolute-names', '--file', blob, target);
+    writeFileSync(target, 'original');
+    const dir = fresh('out');
+    unpackLayer(blob, dir, 'sha256:abs');
+    expect(execFileSync('cat', [target], { encoding: 'utf8' })).toBe('original');
+    expect(existsSync(join(dir, target))).toBe(true);
+  });
+
+  it('cannot write through a .. member: the pull fails naming the layer', () => {
+    const parent = fresh('dotdot');
+    const inner = join(parent, 'inner');
+    mkdirSync(inner);
+    writeFileSync(join(parent, 'escape'), 'payload');
+    const blob = join(work, 'dotdot.tar');
+    tar('--create', '--absolute-names', '--file', blob, '--directory', inner, '../escape');
+    rmSync(join(parent, 'escape'));
+    const dir = fresh('out');
+    expect(() => unpackLayer(blob, dir, 'sha256:dotdot')).toThrow(RuntimeError);
+    expect(() => unpackLayer(blob, fresh('out'), 'sha256:dotdot')).toThrow(
+      /layer sha256:dotdot does not unpack \(tar: .*'\.\.'/,
+    );
+    expect(existsSync(join(parent, 'escape'))).toBe(false);
+  });
+
+  it('cannot write through a symlink it made first (link -> outside, then link/file)', () => {
+    const target = fresh('symlink-target');
+    const first = fresh('first');
+    symlinkSync(target, join(first, 'link'));
+    const second = fresh('second');
+    mkdirSync(join(second, 'link'));
+    writeFileSync(join(second, 'link', 'planted'), 'payload');
+    const blob = join(work, 'symlink.tar');
+    tar('--create', '--file', blob, '--directory', first, 'link');
+    tar('--append', '--file', blob, '--directory', second, 'link/planted');
+    const dir = fresh('out');
+    expect(() => unpackLayer(blob, dir, 'sha256:symlink')).toThrow(/layer sha256:symlink does not unpack/);
+    expect(existsSync(join(target, 'planted'))).toBe(false);
+  });
+
+  it('cannot whiteout the layer or its parent (.wh.., .wh...): the pull fails, nothing outside removed', () => {
+    for (const name of ['.wh..', '.wh...']) {
+      const source = fresh('wh-src');
+      mkdirSync(join(source, 'a'));
+      writeFileSync(join(source, 'a', name), '');
+      const blob = join(work, 'wh.tar');
+      tar('--create', '--file', blob, '--directory', source, '.');
+      const parent = fresh('wh-parent');
+      writeFileSync(join(parent, 'kept'), 'x');
+      const dir = join(parent, 'out');
+      mkdirSync(dir);
+      expect(() => unpackLayer(blob, dir, 'sha256:wh')).toThrow(/names no file/);
+      expect(existsSync(join(parent, 'kept'))).toBe(true);
+      expect(existsSync(join(dir, 'a'))).toBe(true);
+    }
+  });
+
+  it('cannot hard-link a file outside into the layer', () => {
+    const secret = outside('secret');
+    writeFileSync(secret, 'secret');
+    const source = fresh('src');
+    linkSync(secret, join(source, 'stolen'));
+    writeFileSync(join(source, 'other'), '');
+    const blob = join(work, 'hard.tar');
+    // The first member is the file itself; the second, a hard link to it by its absolute name.
+    tar('--create', '--absolute-names', '--file', blob, secret, '--directory', source, 'stolen');
+    rmSync(secret);
+    writeFileSync(secret, 'changed');
+    const dir = fresh('out');
+    unpackLayer(blob, dir, 'sha256:hard');
+    expect(lstatSync(join(dir, 'stolen')).ino).not.toBe(lstatSync(secret).ino);
+    expect(lstatSync(secret).nlink).toBe(1);
+  });
+});

@@ -1,0 +1,592 @@
+/**
+ * A real OCI registry for the image tests, with images made on the spot.
+ *
+ *  - `startRegistry()`: Debian's `docker-registry` (the CNCF distribution registry, 2.8) on
+ *    127.0.0.1 with a root directory of its own, and in front of it a small HTTP proxy that the
+ *    CLI under test pulls from. The proxy counts what is asked (a second pull must fetch no blob),
+ *    asks for Docker Hub's anonymous bearer token, answers 500, or cuts or throttles one blob, so
+ *    the failures a pull meets on the internet happen here on purpose.
+ *  - `stageLayer()`, `buildImage()`, `buildIndex()`: layers packed by GNU tar from a directory
+ *    staged as root (owners, setuid, links and whiteout files as a real image has them), configs,
+ *    manifests in OCI or Docker v2 media types and two-platform indexes, pushed through the
+ *    registry's own HTTP API as `docker push` does.
+ *
+ * Nothing here knows the runtime under test: it only serves images, as a registry would.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
+import { REPO } from './paths.js';
+
+export const MEDIA_TYPES = {
+  oci: {
+    index: 'application/vnd.oci.image.index.v1+json',
+    manifest: 'application/vnd.oci.image.manifest.v1+json',
+    config: 'application/vnd.oci.image.config.v1+json',
+    layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  },
+  docker: {
+    index: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    manifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    config: 'application/vnd.docker.container.image.v1+json',
+    layer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  },
+} as const;
+
+export type ManifestFormat = keyof typeof MEDIA_TYPES;
+
+const sha256 = (bytes: Buffer | string): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+// ---------------------------------------------------------------------------------------------
+// Layers, configs, manifests
+
+export interface Layer {
+  /** Digest of the compressed blob, as the manifest names it. */
+  digest: string;
+  size: number;
+  /** Digest of the uncompressed tar: the config's rootfs.diff_ids. */
+  diffId: string;
+  bytes: Buffer;
+}
+
+/**
+ * Packs a directory as a layer with GNU tar, as image builders do: numeric owners (a layer's ids
+ * are the image's, not this host's names), members sorted so that the same tree gives the same
+ * digest, gzip on top.
+ */
+export function packLayer(dir: string): Layer {
+  const tar = spawnSync('tar', ['--create', '--file=-', '--numeric-owner', '--sort=name', `--directory=${dir}`, '.'], {
+    maxBuffer: 1024 ** 3,
+  });
+  if (tar.error || tar.status !== 0) {
+    throw new Error(`tar could not pack ${dir}: ${tar.error?.message ?? tar.stderr.toString().trim()}`);
+  }
+  const bytes = gzipSync(tar.stdout);
+  return { digest: sha256(bytes), size: bytes.length, diffId: sha256(tar.stdout), bytes };
+}
+
+/**
+ * A layer made from a directory that `build` fills (it runs as root: chown, setuid and mknod work);
+ * the directory is removed afterwards. Whiteouts are staged as the files an image carries:
+ * `.wh.NAME` deletes NAME of the layers below, `.wh..wh..opq` makes its directory opaque.
+ */
+export function stageLayer(build: (dir: string) => void): Layer {
+  const dir = mkdtempSync(join(tmpdir(), 'ctr-layer-'));
+  // The layer's `./` entry sets the mode of the container's `/` when it is the top layer: not
+  // mkdtemp's 0700, or no user but root could walk its own root directory.
+  chmodSync(dir, 0o755);
+  try {
+    build(dir);
+    return packLayer(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A layer holding one file of `bytes` random (incompressible) bytes: a blob big enough to interrupt. */
+export function randomLayer(path: string, bytes: number): Layer {
+  return stageLayer((dir) => writeFileSync(join(dir, path), randomBytes(bytes)));
+}
+
+let base: Layer | undefined;
+/**
+ * The repository's rootfs (`rootfs/`, busybox: a shell and coreutils) as a layer, so that every
+ * test image can run commands. Packed once per test file.
+ */
+export function baseLayer(): Layer {
+  const rootfs = `${REPO}rootfs`;
+  if (!existsSync(`${rootfs}/bin/sh`)) {
+    throw new Error(`${rootfs} has no /bin/sh: make the default rootfs first (any step's start makes it)`);
+  }
+  base ??= packLayer(rootfs);
+  return base;
+}
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** This machine's platform in the OCI (GOARCH) words an index uses. */
+export function hostPlatform(): Platform {
+  const architecture = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', s390x: 's390x', ppc64: 'ppc64le' }[
+    process.arch as string
+  ];
+  return { os: 'linux', architecture: architecture ?? process.arch };
+}
+
+/** The image config's `config` part: what the runtime must honour. */
+export interface ImageConfig {
+  Env?: string[];
+  Entrypoint?: string[];
+  Cmd?: string[];
+  WorkingDir?: string;
+  User?: string;
+}
+
+export interface ImageSpec {
+  layers: Layer[];
+  config?: ImageConfig;
+  format?: ManifestFormat;
+  platform?: Platform;
+}
+
+export interface BuiltImage {
+  format: ManifestFormat;
+  platform: Platform;
+  mediaType: string;
+  manifest: Buffer;
+  /** The manifest's digest: what `NAME@DIGEST` names. */
+  digest: string;
+  config: Buffer;
+  /** The config's digest: docker's IMAGE ID is its first 12 hex digits. */
+  configDigest: string;
+  layers: Layer[];
+}
+
+export function buildImage({ layers, config = {}, format = 'oci', platform = hostPlatform() }: ImageSpec): BuiltImage {
+  const types = MEDIA_TYPES[format];
+  const configBytes = Buffer.from(
+    JSON.stringify({
+      architecture: platform.architecture,
+      os: platform.os,
+      ...(platform.variant ? { variant: platform.variant } : {}),
+      created: '2026-01-01T00:00:00Z',
+      config,
+      rootfs: { type: 'layers', diff_ids: layers.map((layer) => layer.diffId) },
+    }),
+  );
+  const configDigest = sha256(configBytes);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: types.manifest,
+      config: { mediaType: types.config, digest: configDigest, size: configBytes.length },
+      layers: layers.map((layer) => ({ mediaType: types.layer, digest: layer.digest, size: layer.size })),
+    }),
+  );
+  return {
+    format,
+    platform,
+    mediaType: types.manifest,
+    manifest,
+    digest: sha256(manifest),
+    config: configBytes,
+    configDigest,
+    layers,
+  };
+}
+
+export interface BuiltIndex {
+  mediaType: string;
+  index: Buffer;
+  digest: string;
+  images: BuiltImage[];
+}
+
+/** An index (a manifest list) over images of different platforms. */
+export function buildIndex(images: BuiltImage[], format: ManifestFormat = 'oci'): BuiltIndex {
+  const types = MEDIA_TYPES[format];
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: types.index,
+      manifests: images.map((image) => ({
+        mediaType: image.mediaType,
+        digest: image.digest,
+        size: image.manifest.length,
+        platform: image.platform,
+      })),
+    }),
+  );
+  return { mediaType: types.index, index, digest: sha256(index), images };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The proxy in front of the registry
+
+/** What the proxy does to the requests it passes on. Each field off unless set. */
+export interface ProxyBehaviour {
+  /** `bearer`: demand Docker Hub's anonymous token; `refuse`: issue tokens and accept none. */
+  auth?: 'none' | 'bearer' | 'refuse';
+  /** Answer every request under /v2/ with this status and a registry error body (500). */
+  status?: number;
+  /** Send this blob's headers (its full length) and only `afterBytes` of it, then cut the connection. */
+  cut?: { digest: string; afterBytes: number };
+  /** Send this blob at `bytesPerSecond`. */
+  throttle?: { digest: string; bytesPerSecond: number };
+}
+
+export type RequestKind = 'ping' | 'manifest' | 'blob' | 'token' | 'other';
+
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  kind: RequestKind;
+  /** For manifests and blobs: the tag or digest asked for. */
+  reference: string | null;
+  status: number;
+  authorized: boolean;
+}
+
+export interface RegistryProxy {
+  /** Every request since the last `reset()`, in order. */
+  readonly requests: ProxiedRequest[];
+  /** GET requests of blobs (layers and configs), optionally of one digest. */
+  blobGets(digest?: string): number;
+  manifestGets(): number;
+  /** Bytes of `digest` sent so far (throttled or cut blobs only). */
+  sentBytes(digest: string): number;
+  behave(behaviour: ProxyBehaviour): void;
+  /** Back to passing everything on, counters cleared. */
+  reset(): void;
+}
+
+const SERVICE = 'ctr-test-registry';
+
+function classify(path: string): { kind: RequestKind; name: string | null; reference: string | null } {
+  if (path === '/v2/' || path === '/v2') return { kind: 'ping', name: null, reference: null };
+  if (path.startsWith('/token')) return { kind: 'token', name: null, reference: null };
+  const match = /^\/v2\/(.+)\/(manifests|blobs)\/([^/?]+)$/.exec(path.split('?')[0] as string);
+  if (!match) return { kind: 'other', name: null, reference: null };
+  return {
+    kind: match[2] === 'manifests' ? 'manifest' : 'blob',
+    name: match[1] as string,
+    reference: decodeURIComponent(match[3] as string),
+  };
+}
+
+function startProxy(upstreamPort: number): Promise<{ port: number; proxy: RegistryProxy; close(): Promise<void> }> {
+  let behaviour: ProxyBehaviour = {};
+  const requests: ProxiedRequest[] = [];
+  const sent = new Map<string, number>();
+  const tokens = new Set<string>();
+  let port = 0;
+
+  const errorBody = (code: string, message: string): string =>
+    JSON.stringify({ errors: [{ code, message, detail: null }] });
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = req.url ?? '/';
+    const { kind, name, reference } = classify(path);
+    const authHeader = req.headers.authorization ?? '';
+    const token = /^Bearer (.+)$/.exec(authHeader)?.[1];
+    const authorized =
+      behaviour.auth === 'bearer' ? token !== undefined && tokens.has(token) : behaviour.auth !== 'refuse';
+    const record: ProxiedRequest = { method: req.method ?? 'GET', path, kind, reference, status: 0, authorized };
+    requests.push(record);
+    const answer = (status: number, headers: Record<string, string>, body: string): void => {
+      record.status = status;
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(body);
+    };
+
+    if (kind === 'token') {
+      // Docker Hub's token service: GET /token?service=...&scope=repository:NAME:pull -> {token}.
+      const issued = randomBytes(16).toString('hex');
+      tokens.add(issued);
+      answer(200, {}, JSON.stringify({ token: issued, access_token: issued, expires_in: 300 }));
+      return;
+    }
+    if ((behaviour.auth === 'bearer' || behaviour.auth === 'refuse') && !(behaviour.auth === 'bearer' && authorized)) {
+      const scope = name ? `,scope="repository:${name}:pull"` : '';
+      answer(
+        401,
+        { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="${SERVICE}"${scope}` },
+        errorBody('UNAUTHORIZED', 'authentication required'),
+      );
+      return;
+    }
+    if (behaviour.status !== undefined && path.startsWith('/v2/')) {
+      answer(behaviour.status, {}, errorBody('UNKNOWN', 'unknown error (the test proxy answers this on purpose)'));
+      return;
+    }
+
+    const headers = { ...req.headers, host: `127.0.0.1:${upstreamPort}` };
+    delete headers.authorization;
+    const upstream = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path, headers }, (up) => {
+      record.status = up.statusCode ?? 0;
+      const cut =
+        behaviour.cut?.digest === reference && kind === 'blob' && req.method === 'GET' ? behaviour.cut : undefined;
+      const throttle =
+        behaviour.throttle?.digest === reference && kind === 'blob' && req.method === 'GET'
+          ? behaviour.throttle
+          : undefined;
+      if (!cut && !throttle) {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      up.on('data', (chunk: Buffer) => chunks.push(chunk));
+      up.on('end', () => {
+        const body = Buffer.concat(chunks);
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        if (cut) {
+          res.write(body.subarray(0, cut.afterBytes), () => {
+            sent.set(reference as string, cut.afterBytes);
+            // Mid-body: the client has the headers and a Content-Length it will never see.
+            res.socket?.destroy();
+          });
+          return;
+        }
+        void stream(res, body, reference as string, (throttle as { bytesPerSecond: number }).bytesPerSecond);
+      });
+    });
+    upstream.on('error', (error) => {
+      if (!res.headersSent) answer(502, {}, errorBody('UNKNOWN', `the test registry is gone: ${error.message}`));
+      else res.socket?.destroy();
+    });
+    req.pipe(upstream);
+  };
+
+  const stream = async (res: ServerResponse, body: Buffer, digest: string, bytesPerSecond: number): Promise<void> => {
+    const tick = 50;
+    const slice = Math.max(1, Math.floor((bytesPerSecond * tick) / 1000));
+    let closed = false;
+    res.on('close', () => {
+      closed = true;
+    });
+    for (let offset = 0; offset < body.length && !closed; offset += slice) {
+      res.write(body.subarray(offset, offset + slice));
+      sent.set(digest, Math.min(body.length, offset + slice));
+      await sleep(tick);
+    }
+    if (!closed) res.end();
+  };
+
+  const server = createHttpServer(handle);
+  const proxy: RegistryProxy = {
+    requests,
+    blobGets: (digest) =>
+      requests.filter(
+        (r) =>
+          r.kind === 'blob' && r.method === 'GET' && r.authorized && (digest === undefined || r.reference === digest),
+      ).length,
+    manifestGets: () => requests.filter((r) => r.kind === 'manifest' && r.method === 'GET').length,
+    sentBytes: (digest) => sent.get(digest) ?? 0,
+    behave: (next) => {
+      behaviour = next;
+    },
+    reset: () => {
+      behaviour = {};
+      requests.length = 0;
+      sent.clear();
+    },
+  };
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      port = (server.address() as { port: number }).port;
+      resolve({
+        port,
+        proxy,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registry
+
+export interface Registry {
+  /** `127.0.0.1:PORT` of the proxy: image names start with it (`${address}/test/x:v1`). */
+  address: string;
+  /** `127.0.0.1:PORT` of the registry itself, for pushes. */
+  upstream: string;
+  /** The registry's storage root. */
+  root: string;
+  proxy: RegistryProxy;
+  push(repository: string, tag: string, image: BuiltImage | BuiltIndex): Promise<void>;
+  /** Where the registry keeps a blob's bytes. */
+  blobFile(digest: string): string;
+  /** Changes bytes of a stored blob, keeping its size; the returned function puts them back. */
+  corruptBlob(digest: string): () => void;
+  /** Cuts a stored blob to half its size; the returned function puts it back. */
+  truncateBlob(digest: string): () => void;
+  stop(): Promise<void>;
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+/** A port on 127.0.0.1 where nothing listens: "the registry is down". */
+export const closedPort = freePort;
+
+function registryBinary(): string {
+  const found = spawnSync('sh', ['-c', 'command -v docker-registry'], { encoding: 'utf8' }).stdout.trim();
+  if (!found) {
+    throw new Error(
+      "the image tests need a real registry and docker-registry is not installed: apt-get install docker-registry (Debian's CNCF distribution registry; its own service is not used)",
+    );
+  }
+  return found;
+}
+
+export interface RegistryOptions {
+  /** Logs of the registry kept for an error message (the last lines). */
+  keepLogLines?: number;
+}
+
+/**
+ * Starts `docker-registry serve` on a free port of 127.0.0.1 with a fresh root directory, and the
+ * proxy in front of it; resolves once GET /v2/ answers 200. `stop()` (or the process's exit)
+ * stops both and removes the directory.
+ */
+export async function startRegistry({ keepLogLines = 20 }: RegistryOptions = {}): Promise<Registry> {
+  const binary = registryBinary();
+  const dir = mkdtempSync(join(tmpdir(), 'ctr-registry-'));
+  const root = join(dir, 'root');
+  const port = await freePort();
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${root}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
+  );
+  // Not detached: it stays in this process's session, so the kit's stray-process checks do not
+  // take it for something a CLI left behind. setpriv (util-linux) sets PR_SET_PDEATHSIG before it
+  // execs the registry: a test process killed by a signal runs no 'exit' handler, and the
+  // registry would outlive it.
+  const child: ChildProcess = spawn('setpriv', ['--pdeathsig', 'KILL', '--', binary, 'serve', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    log.splice(0, Math.max(0, log.length - keepLogLines));
+  });
+  const cleanUp = (): void => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', cleanUp);
+
+  const upstream = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      cleanUp();
+      throw new Error(`docker-registry exited (${child.exitCode}) at start:\n${log.join('\n')}`);
+    }
+    try {
+      if ((await fetch(`http://${upstream}/v2/`)).status === 200) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      cleanUp();
+      throw new Error(`docker-registry did not answer GET /v2/ on ${upstream} within 15 s:\n${log.join('\n')}`);
+    }
+    await sleep(30);
+  }
+  const front = await startProxy(port);
+
+  const send = async (url: string, init: RequestInit, expected: number, what: string): Promise<Response> => {
+    const response = await fetch(url, init);
+    if (response.status !== expected) {
+      throw new Error(`the test registry refused ${what}: ${response.status} ${await response.text()}`);
+    }
+    return response;
+  };
+  const pushBlob = async (repository: string, digest: string, bytes: Buffer): Promise<void> => {
+    const base = `http://${upstream}`;
+    if ((await fetch(`${base}/v2/${repository}/blobs/${digest}`, { method: 'HEAD' })).status === 200) return;
+    const started = await send(
+      `${base}/v2/${repository}/blobs/uploads/`,
+      { method: 'POST' },
+      202,
+      `an upload to ${repository}`,
+    );
+    const location = new URL(started.headers.get('location') ?? '', base);
+    location.searchParams.set('digest', digest);
+    await send(
+      location.href,
+      { method: 'PUT', body: new Uint8Array(bytes), headers: { 'content-type': 'application/octet-stream' } },
+      201,
+      `blob ${digest}`,
+    );
+  };
+  const pushManifest = async (repository: string, reference: string, mediaType: string, bytes: Buffer) => {
+    await send(
+      `http://${upstream}/v2/${repository}/manifests/${reference}`,
+      { method: 'PUT', body: new Uint8Array(bytes), headers: { 'content-type': mediaType } },
+      201,
+      `manifest ${repository}:${reference}`,
+    );
+  };
+  const pushImage = async (repository: string, reference: string, image: BuiltImage): Promise<void> => {
+    for (const layer of image.layers) await pushBlob(repository, layer.digest, layer.bytes);
+    await pushBlob(repository, image.configDigest, image.config);
+    await pushManifest(repository, reference, image.mediaType, image.manifest);
+  };
+  const blobFile = (digest: string): string => {
+    const hex = digest.replace(/^sha256:/, '');
+    return join(root, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+  };
+  const rewrite = (digest: string, change: (bytes: Buffer) => Buffer): (() => void) => {
+    const file = blobFile(digest);
+    const original = readFileSync(file);
+    writeFileSync(file, change(Buffer.from(original)));
+    return () => writeFileSync(file, original);
+  };
+
+  return {
+    address: `127.0.0.1:${front.port}`,
+    upstream,
+    root,
+    proxy: front.proxy,
+    async push(repository, tag, image) {
+      if ('index' in image) {
+        for (const child of image.images) await pushImage(repository, child.digest, child);
+        await pushManifest(repository, tag, image.mediaType, image.index);
+      } else {
+        await pushImage(repository, tag, image);
+      }
+    },
+    blobFile,
+    corruptBlob: (digest) =>
+      rewrite(digest, (bytes) => {
+        // The middle of the blob, inverted: same size, so only the digest can tell.
+        const at = Math.floor(bytes.length / 2);
+        for (let i = at; i < Math.min(bytes.length, at + 64); i++) bytes[i] = (bytes[i] as number) ^ 0xff;
+        return bytes;
+      }),
+    truncateBlob: (digest) => rewrite(digest, (bytes) => bytes.subarray(0, Math.floor(bytes.length / 2))),
+    async stop() {
+      await front.close();
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await new Promise((done) => child.once('exit', done));
+      process.removeListener('exit', cleanUp);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
