@@ -5,7 +5,7 @@
  * stored yet. The layers become the overlay's lowers when step 07's user feature maps the rootfs
  * (overlay.ts); this feature only says which ones.
  */
-import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultRootfsPath } from '@ctr/rootfs';
 import { type ContainerSpec, DEFAULT_PATH, defineFeature, flag, RuntimeError, UsageError } from '@ctr/runtime';
@@ -93,6 +93,10 @@ export const workingDirectory = defineFeature({
 export function applyImageConfig(config: ImageConfig, spec: ContainerSpec, layers: readonly string[]): void {
   const entrypoint = config.Entrypoint ?? [];
   spec.args = [...entrypoint, ...(spec.args.length > 0 ? spec.args : (config.Cmd ?? []))];
+  // docker's "no command specified": an image that names none runs nothing by default.
+  if (spec.args.length === 0) {
+    throw new UsageError('the image has no Entrypoint nor Cmd: give the command after the image');
+  }
   spec.env = mergeEnv(spec.env, config.Env ?? []);
   const security = spec.features.security as { user: ContainerUser | null } | null | undefined;
   if (config.User && security && security.user === null) security.user = resolveUser(config.User, layers);
@@ -147,15 +151,35 @@ function primaryGroup(layers: readonly string[], name: string): number | null {
   return null;
 }
 
-/** A file as the container will see it: from the topmost layer that has it (a whiteout hides it). */
+/**
+ * A file of the image as the container will see it, from the topmost layer that has it (a
+ * whiteout hides it). Read on the host, as root, from files an image made: a symlink in them is
+ * the image's, not the host's, so anything that resolves outside its layer (an absolute link,
+ * `etc -> /etc`) is taken as absent, and only a regular file of reasonable size is read (not
+ * /dev/zero, not a FIFO).
+ */
 function imageFile(layers: readonly string[], file: string): string {
   for (const layer of [...layers].reverse()) {
     const path = join(layer, file);
+    let stat: Stats;
     try {
-      const stat = lstatSync(path);
-      return stat.isCharacterDevice() ? '' : readFileSync(path, 'utf8');
-    } catch {}
+      stat = lstatSync(path);
+    } catch {
+      continue;
+    }
+    if (stat.isCharacterDevice()) return ''; // a whiteout
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch {
+      return '';
+    }
+    if (!real.startsWith(`${realpathSync(layer)}/`)) return '';
+    const target = statSync(real);
+    return target.isFile() && target.size <= MAX_ACCOUNTS_FILE ? readFileSync(real, 'utf8') : '';
   }
   return '';
 }
+
+const MAX_ACCOUNTS_FILE = 1024 * 1024;
 // #endregion image-config

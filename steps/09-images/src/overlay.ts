@@ -21,6 +21,7 @@ import {
   closeFile,
   idmapMount,
   MNT_DETACH,
+  MS_NODEV,
   mount,
   OPEN_TREE_CLOEXEC,
   OPEN_TREE_CLONE,
@@ -44,9 +45,12 @@ export const overlayRootfs: RootfsMapping = (rootfs, pid, spec, config, cleanup)
   // Searchable by the container's root, an unprivileged host uid, whatever the umask made it.
   chmodSync(dir, 0o755);
   // Who owns it, for `pnpm clean` after a runtime that was killed and could not unmount it; and
-  // which image it runs, so that `rmi` leaves that image alone while it runs.
+  // which image and layers it runs on, so that `rmi` and the store's clean-up leave them alone.
   writeFileSync(join(dir, 'owner'), String(process.pid));
-  if (image) writeFileSync(join(dir, 'image'), image.digest);
+  if (image) {
+    writeFileSync(join(dir, 'image'), image.digest);
+    writeFileSync(join(dir, 'layers'), `${image.layers.join('\n')}\n`);
+  }
   cleanup.defer(`unmount the overlay ${target} and remove its upper layer`, () => {
     try {
       umount2(target, MNT_DETACH);
@@ -84,7 +88,9 @@ export const overlayRootfs: RootfsMapping = (rootfs, pid, spec, config, cleanup)
         process.stderr.write(`ctr: ${line}\n`),
       );
     }
-    mount('overlay', target, 'overlay', 0, `lowerdir=${lowerdir},upperdir=${upper},workdir=${work}`);
+    // nodev: a device node shipped in an image (a disk, a tty of the host's) opens nothing. The
+    // container's /dev is a mount of its own; overlayfs reads its own 0/0 whiteouts regardless.
+    mount('overlay', target, 'overlay', MS_NODEV, `lowerdir=${lowerdir},upperdir=${upper},workdir=${work}`);
   } catch (error) {
     throw overlayRefusal(error, image !== null && image !== undefined);
   } finally {

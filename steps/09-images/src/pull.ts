@@ -9,6 +9,7 @@ import { RuntimeError } from '@ctr/runtime';
 import { createProgress } from './progress.js';
 import type { ImageReference } from './reference.js';
 import {
+  checkDescriptor,
   choosePlatform,
   type Descriptor,
   type FetchedManifest,
@@ -79,13 +80,20 @@ async function pull(
   const client = new RegistryClient(ref);
   let fetched: FetchedManifest = await client.manifest(ref.digest ?? (ref.tag as string));
   if (isIndex(fetched.mediaType)) {
-    const chosen = choosePlatform(JSON.parse(fetched.bytes.toString('utf8')) as ImageIndex, ref.name);
+    const index = JSON.parse(fetched.bytes.toString('utf8')) as ImageIndex;
+    if (!Array.isArray(index.manifests)) {
+      throw new RuntimeError(`${ref.name}: the index ${fetched.digest} lists no manifests: the image is broken`);
+    }
+    const chosen = checkDescriptor(choosePlatform(index, ref.name), ref.name);
     fetched = await client.manifest(chosen.digest);
   }
   const manifest = JSON.parse(fetched.bytes.toString('utf8')) as Manifest;
-  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) {
+  if (!manifest.config || !Array.isArray(manifest.layers)) {
     throw new RuntimeError(`${ref.name}: the manifest ${fetched.digest} has no config or layers: the image is broken`);
   }
+  // Every digest becomes a path in the store: checked before any is used.
+  checkDescriptor(manifest.config, ref.name);
+  for (const layer of manifest.layers) checkDescriptor(layer, ref.name);
   for (const layer of manifest.layers) {
     if (!(layer.mediaType in LAYER_MEDIA)) {
       throw new RuntimeError(

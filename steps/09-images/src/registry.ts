@@ -48,6 +48,47 @@ export interface FetchedManifest {
   digest: string;
 }
 
+/** containerd's limit: a manifest or index larger than this is not one. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * A descriptor as the registry sent it, checked before anything is built from it: the digest
+ * becomes a path in the store (`sha256:../../etc` would name the host's /etc) and the size bounds
+ * the download. The registry is not trusted; only digests are.
+ */
+export function checkDescriptor(descriptor: unknown, name: string): Descriptor {
+  const { digest, size } = (descriptor ?? {}) as Partial<Descriptor>;
+  if (typeof digest !== 'string' || !DIGEST.test(digest)) {
+    throw new RuntimeError(
+      `${name}: the manifest names a malformed digest ${JSON.stringify(digest)?.slice(0, 80)}: the registry is broken or hostile; nothing was kept`,
+    );
+  }
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    throw new RuntimeError(
+      `${name}: the manifest gives ${digest} no valid size (${JSON.stringify(size)}): the registry is broken or hostile; nothing was kept`,
+    );
+  }
+  return descriptor as Descriptor;
+}
+
+/** The body, refused past `limit` bytes, whatever Content-Length claimed. */
+async function readLimited(response: Response, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+    total += chunk.length;
+    if (total > limit) {
+      await response.body?.cancel();
+      throw new RuntimeError(
+        `${what} is larger than ${limit} bytes, which no manifest is: the registry is broken or hostile`,
+      );
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
 export const isIndex = (mediaType: string): boolean => mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList;
 
 // #region platform
@@ -185,14 +226,20 @@ export class RegistryClient {
     const accept = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest].join(', ');
     const response = await this.get(`/manifests/${reference}`, accept);
     if (!response.ok) return this.fail(response, this.ref.name);
-    const bytes = Buffer.from(await response.arrayBuffer());
+    const bytes = await readLimited(response, MAX_MANIFEST_BYTES, `${this.ref.name}: the manifest ${reference}`);
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (reference.startsWith('sha256:') && digest !== reference) {
       throw new RuntimeError(
         `${this.ref.name}: the manifest ${reference} the registry sent has digest ${digest}: the registry is broken or tampered with; nothing was kept`,
       );
     }
-    const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType;
+    let parsed: { mediaType?: string };
+    try {
+      parsed = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new RuntimeError(`${this.ref.name}: the manifest ${reference} is not JSON: the registry is broken`);
+    }
+    const declared = parsed?.mediaType;
     const header = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
     const mediaType = declared ?? header;
     if (![MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest].includes(mediaType as never)) {

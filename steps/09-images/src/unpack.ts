@@ -4,8 +4,9 @@
  * nodes and hard links as root, and it already refuses the tricks a hostile layer could play
  * (test/unpack.test.ts shows each): it strips a leading `/`, skips members whose name has `..`,
  * and extracts a symlink that is absolute or has `..` in its target as a placeholder file until
- * the end, so no later member can be written through it. A layer with such a member exits tar
- * with 2, which fails the pull: a well-made image never has one.
+ * the end, so no later member can be written through it. A `..` member, or one that would be
+ * written through such a link, exits tar with 2, which fails the pull: a well-made image never
+ * has one. An absolute symlink alone is kept as it is: it resolves inside the container.
  * Then the OCI whiteouts become overlay's own: `.wh.NAME` a char device 0/0 named NAME,
  * `.wh..wh..opq` the xattr trusted.overlay.opaque=y on its directory.
  */
@@ -78,31 +79,39 @@ export function unpackLayer(blob: string, dir: string, name: string): number {
 export function convertWhiteouts(dir: string): number {
   // #task 09.4
   const entries = readdirSync(dir, { withFileTypes: true });
-  // Whiteouts first: a layer may also hold the name it hides, which the device then replaces.
-  const hidden = new Set<string>();
+  // OCI: a whiteout hides the name in the layers BELOW; a file of this same layer by that name
+  // stays (it replaces the lower one anyway), and a directory of it must then hide the lower's
+  // contents: it becomes opaque.
+  const names = new Map(entries.map((entry) => [entry.name, entry]));
   for (const entry of entries) {
     const path = join(dir, entry.name);
+    if (!entry.name.startsWith(WHITEOUT)) continue;
+    if (!entry.isFile()) {
+      throw new RuntimeError(
+        `a layer holds ${JSON.stringify(entry.name)} as something other than an empty file: the image is broken or hostile; nothing was kept`,
+      );
+    }
     if (entry.name === OPAQUE) {
       lsetxattr(dir, 'trusted.overlay.opaque', 'y');
       rmSync(path);
-    } else if (entry.name.startsWith(WHITEOUT)) {
-      const name = entry.name.slice(WHITEOUT.length);
-      // `.wh.`, `.wh..` and `.wh...` would whiteout the directory itself or its parent: rm -r of
-      // join(dir, '..') is outside the layer.
-      if (name === '' || name === '.' || name === '..') {
-        throw new RuntimeError(
-          `a layer holds the whiteout ${JSON.stringify(entry.name)}, which names no file: the image is broken or hostile; nothing was kept`,
-        );
-      }
-      rmSync(join(dir, name), { recursive: true, force: true });
-      mknodWhiteout(join(dir, name));
-      rmSync(path);
-      hidden.add(name);
+      continue;
     }
+    const name = entry.name.slice(WHITEOUT.length);
+    // `.wh.`, `.wh..` and `.wh...` would whiteout the directory itself or its parent: rm -r of
+    // join(dir, '..') is outside the layer.
+    if (name === '' || name === '.' || name === '..') {
+      throw new RuntimeError(
+        `a layer holds the whiteout ${JSON.stringify(entry.name)}, which names no file: the image is broken or hostile; nothing was kept`,
+      );
+    }
+    const own = names.get(name);
+    if (own?.isDirectory()) lsetxattr(join(dir, name), 'trusted.overlay.opaque', 'y');
+    else if (!own) mknodWhiteout(join(dir, name));
+    rmSync(path);
   }
   let size = 0;
   for (const entry of entries) {
-    if (entry.name.startsWith(WHITEOUT) || hidden.has(entry.name)) continue;
+    if (entry.name.startsWith(WHITEOUT)) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) size += convertWhiteouts(path);
     else if (entry.isFile()) size += lstatSync(path).size;

@@ -2,7 +2,14 @@ import { RuntimeError, UsageError } from '@ctr/runtime';
 import { REFERENCE } from '@ctr/testkit';
 import { describe, expect, it } from 'vitest';
 import { parseReference, registryUrl, shortRepository } from '../src/reference.js';
-import { choosePlatform, hostPlatform, type ImageIndex, LAYER_MEDIA, parseWwwAuthenticate } from '../src/registry.js';
+import {
+  checkDescriptor,
+  choosePlatform,
+  hostPlatform,
+  type ImageIndex,
+  LAYER_MEDIA,
+  parseWwwAuthenticate,
+} from '../src/registry.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 
@@ -134,5 +141,28 @@ describe('registry answers, read', REFERENCE, () => {
     expect(LAYER_MEDIA['application/vnd.oci.image.layer.v1.tar+zstd']).toBe('zstd');
     expect(LAYER_MEDIA['application/vnd.oci.image.layer.v1.tar']).toBe('none');
     expect(LAYER_MEDIA['application/vnd.docker.image.rootfs.foreign.diff.tar.gzip']).toBeUndefined();
+  });
+});
+
+describe("a registry's descriptors, checked before a path is built from them", REFERENCE, () => {
+  const good = { mediaType: 'x', digest: `sha256:${'a'.repeat(64)}`, size: 12 };
+  it('takes a sha256 digest of 64 hex digits and a whole size', () => {
+    expect(checkDescriptor(good, 'img')).toBe(good);
+  });
+  it.each([
+    ['a path in the digest', { ...good, digest: 'sha256:../../../../etc' }],
+    ['upper-case hex', { ...good, digest: `sha256:${'A'.repeat(64)}` }],
+    ['another algorithm', { ...good, digest: `sha512:${'a'.repeat(128)}` }],
+    ['no digest', { mediaType: 'x', size: 1 }],
+  ])('refuses %s, in one line naming the registry as broken or hostile', (_what, descriptor) => {
+    expect(() => checkDescriptor(descriptor, 'img')).toThrow(/img: the manifest names a malformed digest .*hostile/);
+  });
+  it.each([
+    ['no size', { mediaType: 'x', digest: good.digest }],
+    ['a negative size', { ...good, size: -1 }],
+    ['a fractional size', { ...good, size: 1.5 }],
+    ['a size as a string', { ...good, size: '12' }],
+  ])('refuses %s', (_what, descriptor) => {
+    expect(() => checkDescriptor(descriptor, 'img')).toThrow(RuntimeError);
   });
 });

@@ -105,6 +105,36 @@ describe('a layer, unpacked', REFERENCE, () => {
   });
 });
 
+describe('whiteouts of the same layer (OCI: they hide the layers below only)', REFERENCE, () => {
+  it("keeps the layer's own directory of that name, made opaque, and its own file", () => {
+    const source = fresh('same-src');
+    mkdirSync(join(source, 'a', 'foo'), { recursive: true });
+    writeFileSync(join(source, 'a', 'foo', 'keep'), 'mine');
+    writeFileSync(join(source, 'a', '.wh.foo'), '');
+    writeFileSync(join(source, 'a', 'bar'), 'new bar');
+    writeFileSync(join(source, 'a', '.wh.bar'), '');
+    const blob = join(work, 'same.tar');
+    tar('--create', '--file', blob, '--directory', source, '.');
+    const dir = fresh('same-out');
+    unpackLayer(blob, dir, 'sha256:same');
+    expect(lstatSync(join(dir, 'a', 'foo')).isDirectory()).toBe(true);
+    expect(existsSync(join(dir, 'a', 'foo', 'keep'))).toBe(true);
+    expect(xattr(join(dir, 'a', 'foo'), 'trusted.overlay.opaque')).toBe('y');
+    expect(lstatSync(join(dir, 'a', 'bar')).isFile()).toBe(true);
+    expect(existsSync(join(dir, 'a', '.wh.foo')) || existsSync(join(dir, 'a', '.wh.bar'))).toBe(false);
+  });
+
+  it('refuses a whiteout that is a directory, in one line', () => {
+    const source = fresh('whdir-src');
+    mkdirSync(join(source, '.wh..wh..opq'));
+    const blob = join(work, 'whdir.tar');
+    tar('--create', '--file', blob, '--directory', source, '.');
+    expect(() => unpackLayer(blob, fresh('whdir-out'), 'sha256:whdir')).toThrow(
+      /as something other than an empty file/,
+    );
+  });
+});
+
 describe('a hostile layer', REFERENCE, () => {
   /** Where an escape would land: beside the layer's directory, outside it. */
   const outside = (name: string): string => join(work, name);
