@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { CheckRow } from './check.js';
 import { failureLine, fmtMiB, fmtMs, log, ok, REPO, run } from './common.js';
 import { type Comparison, change } from './compare.js';
+import type { ImageFigures, Samples } from './images.js';
 import { type Outcome, type Timing, TRACE_ENTRY } from './latency.js';
 import type { Machine } from './machine.js';
 import type { MemoryRow } from './memory.js';
@@ -23,6 +24,8 @@ export interface Report {
   comparison: Comparison | null;
   memory: MemoryRow[];
   scale: ScaleResult | null;
+  /** Step 09's pull and start figures; null without step 09 or docker-registry (a note says why). */
+  images: ImageFigures | null;
   /** With --check: the student's loop, pnpm check NN. */
   check: CheckRow[] | null;
 }
@@ -107,6 +110,7 @@ function markdown(report: Report): string {
     out.push(`| ${s.containers} | ${allOk} | ${fmtMs(s.wallMs)} | ${left} |`);
     out.push('');
   }
+  if (report.images) out.push(...images(report.images, references));
   if (report.check) {
     out.push("**The student's loop: `pnpm check NN`** (one run each)", '');
     out.push('| Step | To the first failure of a fresh exercise | Full pass of a finished one |');
@@ -124,6 +128,32 @@ function markdown(report: Report): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** Step 09: the pull of a multi-layer image, and start with --image beside start on the rootfs. */
+function images(f: ImageFigures, references: Report['references']): string[] {
+  const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  const row = (what: string, s: Samples, extra = '–') =>
+    s.failed
+      ? `| ${what} | failed: ${cell(s.failed)} | – | – | – |`
+      : `| ${what} | ${fmtMs(s.medianMs)} | ${fmtMs(s.minMs)} | ${fmtMs(s.maxMs)} | ${extra} |`;
+  const throughput = f.throughputMiBs === null ? '–' : `${f.throughputMiBs.toFixed(0)} MiB/s`;
+  return [
+    `**Step 09: a pull of ${f.layers} layers (${mib(f.compressedBytes)} of compressed blobs: the default rootfs, then ${f.layers - 1} layers of random bytes) from docker-registry on 127.0.0.1**, through step 09's bundle, into an empty store each time; then again with every layer stored`,
+    '',
+    '| Pull | Median | Min | Max | Throughput |',
+    '| --- | --: | --: | --: | --: |',
+    row('into an empty store', f.coldPull, throughput),
+    row('every layer stored', f.warmPull),
+    '',
+    "**Step 09: start to exit of `/bin/true`, `--net none`, bundle**, the image's layers against the rootfs as the overlay's lowers, in the same rounds",
+    '',
+    '| Root | Median | Min | Max | vs runc |',
+    '| --- | --: | --: | --: | --: |',
+    row(`\`--image\` (${f.layers} layers)`, f.startImage, ratio(f.startImage.medianMs, references.runc)),
+    row('the rootfs (one lower)', f.startRootfs, ratio(f.startRootfs.medianMs, references.runc)),
+    '',
+  ];
 }
 
 /** The trace row beside the row it differs from only by `CTR_TRACE`. */

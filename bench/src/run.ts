@@ -5,6 +5,8 @@
  *   latency   start-to-exit of `/bin/true`, the whole command timed around spawnSync: median, min, max of N runs
  *   memory    resident set (VmRSS) of the runtime's own processes while the container runs `sleep 5`
  *   scale     20 containers of step 06 at once: all exit 0, wall time, and nothing left behind
+ *   images    step 09: a multi-layer image pulled from a local registry (time, throughput), and
+ *             start latency with --image against the rootfs, in the same rounds (images.ts)
  *
  * Nothing here crashes on a failing command: the table says "failed: <its first stderr line>".
  * Results go to bench/results/latest.md and latest.json; the markdown table is also printed.
@@ -18,6 +20,7 @@ import { defaultRootfsPath } from '@ctr/rootfs';
 import { measureCheck } from './check.js';
 import { listSteps, log } from './common.js';
 import { checkOut, type OtherTree, removeTree, resolveCommit } from './compare.js';
+import { measureImages } from './images.js';
 import { measureLatency } from './latency.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { measureMemory } from './memory.js';
@@ -104,6 +107,7 @@ async function main(): Promise<void> {
     other = null;
     const memory = await measureMemory(steps, latency.bundleFailed, oci);
     const scale = await measureScale(steps, rootfs);
+    const images = await measureImages(steps, options.runs);
     removeBundle(oci.bundle);
     const check = options.check ? measureCheck(steps) : null;
 
@@ -115,11 +119,19 @@ async function main(): Promise<void> {
         durationS: Math.round(Number(process.hrtime.bigint() - began) / 1e7) / 100,
         references: latency.references,
         ociNamespaces: oci.namespaces,
-        notes: [...oci.notes, ...latency.notes, ...memory.notes, ...scale.notes, ...(check?.notes ?? [])],
+        notes: [
+          ...oci.notes,
+          ...latency.notes,
+          ...memory.notes,
+          ...scale.notes,
+          ...images.notes,
+          ...(check?.notes ?? []),
+        ],
         latency: latency.timings,
         comparison: latency.comparison,
         memory: memory.rows,
         scale: scale.result,
+        images: images.figures,
         check: check?.rows ?? null,
       },
       latency.warmups,

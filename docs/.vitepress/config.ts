@@ -32,6 +32,7 @@ export default defineConfig({
           { text: '06 · An init as PID 1', link: '/steps/06-init-reaper' },
           { text: '07 · User namespace and rootless', link: '/steps/07-userns' },
           { text: '08 · Capabilities and seccomp', link: '/steps/08-capabilities-seccomp' },
+          { text: '09 · Images and overlayfs', link: '/steps/09-images' },
         ],
       },
       {

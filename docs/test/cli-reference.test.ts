@@ -16,12 +16,13 @@ import { step05 } from '@ctr/05';
 import { step06 } from '@ctr/06';
 import { step07 } from '@ctr/07';
 import { step08 } from '@ctr/08';
+import { step09 } from '@ctr/09';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../shared/runtime/src/cli.ts';
 import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_RUNTIME_ERROR } from '../../shared/runtime/src/errors.ts';
 
 const PAGE = new URL('../cli.md', import.meta.url);
-const STEPS = [step01, step02, step03, step04, step05, step06, step07, step08];
+const STEPS = [step01, step02, step03, step04, step05, step06, step07, step08, step09];
 
 interface CodeOption {
   long: string;

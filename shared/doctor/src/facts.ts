@@ -3,7 +3,7 @@
  * unit-tested. The reading itself (files, probes in throwaway children) is probes.ts.
  */
 
-export const STEPS = ['01', '02', '03', '04', '05', '06', '07', '08'] as const;
+export const STEPS = ['01', '02', '03', '04', '05', '06', '07', '08', '09'] as const;
 export type StepId = (typeof STEPS)[number];
 
 /** ok: present; missing: a step cannot run without it; warn: it runs, with less; info: a fact. */
@@ -180,7 +180,26 @@ export const TOOLS = [
     why: 'rootless id ranges from /etc/subgid in step 07; without it, one id',
     steps: [],
   },
+  {
+    tool: 'zstd',
+    pkg: 'zstd',
+    why: "step 09's zstd-compressed image layers; without it, gzip and plain tar ones only",
+    steps: [],
+  },
+  {
+    tool: 'docker-registry',
+    pkg: 'docker-registry',
+    why: "step 09's tests: the registry they start on 127.0.0.1 (pulling works without it)",
+    steps: [],
+  },
 ] as const satisfies readonly { tool: string; pkg: string; why: string; steps: readonly StepId[] }[];
+
+/** Fedora's name of a Debian package, where it differs. */
+const FEDORA_NAMES: Record<string, string> = {
+  iproute2: 'iproute',
+  uidmap: 'shadow-utils',
+  'docker-registry': 'docker-distribution',
+};
 
 export function toolFact(entry: (typeof TOOLS)[number], found: boolean): Fact {
   if (found) return { status: 'ok', name: entry.tool, detail: `on PATH: ${entry.why}` };
@@ -189,7 +208,7 @@ export function toolFact(entry: (typeof TOOLS)[number], found: boolean): Fact {
     status: needed ? 'missing' : 'warn',
     name: entry.tool,
     detail: `not on PATH: ${entry.why}`,
-    fix: `apt-get install ${entry.pkg} (Fedora: dnf install ${entry.pkg === 'iproute2' ? 'iproute' : entry.pkg === 'uidmap' ? 'shadow-utils' : entry.pkg})`,
+    fix: `apt-get install ${entry.pkg} (Fedora: dnf install ${FEDORA_NAMES[entry.pkg] ?? entry.pkg})`,
     blocks: entry.steps,
   };
 }
@@ -217,6 +236,31 @@ export function libseccompFact(load: { version: string } | { error: string }): F
   };
 }
 // #endregion libseccomp
+
+/**
+ * Step 09 mounts the container's root as an overlay. The kernel lists a filesystem in
+ * /proc/filesystems once it is built in or its module is loaded; a module that is only installed
+ * is loaded by the kernel itself at the first overlay mount (request_module "fs-overlay").
+ */
+export function overlayFact(filesystems: string, moduleInstalled: boolean): Fact {
+  const listed = filesystems.split('\n').some((line) => line.trim().split(/\s+/).at(-1) === 'overlay');
+  if (listed) return { status: 'ok', name: 'overlayfs', detail: "in /proc/filesystems: step 09's container root" };
+  if (moduleInstalled) {
+    return {
+      status: 'ok',
+      name: 'overlayfs',
+      detail: 'not loaded yet, but its module is installed: the kernel loads it at the first overlay mount',
+    };
+  }
+  return {
+    status: 'missing',
+    name: 'overlayfs',
+    detail:
+      "not in /proc/filesystems and no overlay module for this kernel: step 09 mounts the container's root as an overlay",
+    fix: 'modprobe overlay, or boot a kernel built with CONFIG_OVERLAY_FS',
+    blocks: from('09'),
+  };
+}
 
 /** Signs of running inside a container: each something a container has and a host or VM has not. */
 export interface ContainerSigns {

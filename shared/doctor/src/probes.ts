@@ -24,6 +24,7 @@ import {
   libseccompFact,
   NAMESPACES,
   namespaceFact,
+  overlayFact,
   type ProbeResult,
   rootMount,
   TOOLS,
@@ -276,6 +277,12 @@ function rootfsFact(): Fact {
   };
 }
 
+/** An overlay module for the running kernel, which the first overlay mount would load. */
+function overlayModuleInstalled(): boolean {
+  const modules = readFileOr(`/lib/modules/${release()}/modules.dep`, '');
+  return /(^|\/)overlay\.ko(\.[a-z]+)?:/m.test(modules);
+}
+
 /** Every fact, in the order they are printed. */
 export function readMachine(who: Invoker = invoker()): Fact[] {
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
@@ -307,6 +314,7 @@ export function readMachine(who: Invoker = invoker()): Fact[] {
     ...cgroupFacts(who, mountinfo),
     ...toolFacts(),
     libseccompFact(libseccompProbe()),
+    overlayFact(readFileOr('/proc/filesystems', ''), overlayModuleInstalled()),
     subordinateFact(who),
     rootfsFact(),
   ];

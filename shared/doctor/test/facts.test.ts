@@ -6,6 +6,7 @@ import {
   isInitialNamespace,
   kernelFact,
   libseccompFact,
+  overlayFact,
   renderFact,
   rootMount,
   TOOLS,
@@ -26,7 +27,7 @@ describe('kernelFact', REFERENCE, () => {
     expect(kernelFact('5.12.0').status).toBe('ok');
     const old = kernelFact('5.4.0-150-generic');
     expect(old.status).toBe('missing');
-    expect(old.blocks).toEqual(['03', '04', '05', '06', '07', '08']);
+    expect(old.blocks).toEqual(['03', '04', '05', '06', '07', '08', '09']);
     expect(old.fix).toBeTruthy();
   });
 });
@@ -42,7 +43,7 @@ describe('userNamespaceSysctls', REFERENCE, () => {
     const apparmor = userNamespaceSysctls(files(UBUNTU_24), true).find((f) => f.name.includes('apparmor')) as Fact;
     expect(apparmor.status).toBe('missing');
     expect(apparmor.fix).toContain('sysctl -w kernel.apparmor_restrict_unprivileged_userns=0');
-    expect(apparmor.blocks).toEqual(['07', '08']);
+    expect(apparmor.blocks).toEqual(['07', '08', '09']);
   });
 
   it('as root the same restriction blocks nothing: root makes user namespaces anyway', () => {
@@ -119,7 +120,7 @@ describe('the other facts and the verdict', REFERENCE, () => {
     const nft = TOOLS.find((t) => t.tool === 'nft');
     const slirp = TOOLS.find((t) => t.tool === 'slirp4netns');
     if (!nft || !slirp) throw new Error('TOOLS lost nft or slirp4netns');
-    expect(toolFact(nft, false)).toMatchObject({ status: 'missing', blocks: ['05', '06', '07', '08'] });
+    expect(toolFact(nft, false)).toMatchObject({ status: 'missing', blocks: ['05', '06', '07', '08', '09'] });
     expect(toolFact(nft, false).fix).toContain('apt-get install nftables');
     expect(toolFact(slirp, false)).toMatchObject({ status: 'warn', blocks: [] });
   });
@@ -127,7 +128,7 @@ describe('the other facts and the verdict', REFERENCE, () => {
   it("the C compiler blocks steps 07 and 08 (08 starts its init through 07's helper)", () => {
     const cc = TOOLS.find((t) => t.tool === 'cc');
     if (!cc) throw new Error('TOOLS lost cc');
-    expect(toolFact(cc, false)).toMatchObject({ status: 'missing', blocks: ['07', '08'] });
+    expect(toolFact(cc, false)).toMatchObject({ status: 'missing', blocks: ['07', '08', '09'] });
   });
 
   it('libseccomp that does not load blocks step 08 only, with the package that brings it', () => {
@@ -138,25 +139,47 @@ describe('the other facts and the verdict', REFERENCE, () => {
     const missing = libseccompFact({
       error: 'Failed to load shared library: libseccomp.so.2: cannot open shared object file',
     });
-    expect(missing).toMatchObject({ status: 'missing', blocks: ['08'] });
+    expect(missing).toMatchObject({ status: 'missing', blocks: ['08', '09'] });
     expect(missing.fix).toContain('apt-get install libseccomp2');
-    expect(verdict([missing]).line).toBe('steps: 01 02 03 04 05 06 07 can run here; cannot: 08 (libseccomp)');
+    expect(verdict([missing]).line).toBe(
+      'steps: 01 02 03 04 05 06 07 can run here; cannot: 08 (libseccomp), 09 (libseccomp)',
+    );
   });
 
   it('renders one line per fact, and names the first blocker of each step that cannot run', () => {
     const facts: Fact[] = [
       { status: 'ok', name: 'kernel', detail: '6.1' },
       { status: 'missing', name: 'nft', detail: 'not on PATH', fix: 'apt-get install nftables', blocks: ['05', '06'] },
-      { status: 'missing', name: 'cc', detail: 'not on PATH', blocks: ['07', '08'] },
+      { status: 'missing', name: 'cc', detail: 'not on PATH', blocks: ['07', '08', '09'] },
     ];
     expect(renderFact(facts[1] as Fact)).toBe('missing nft: not on PATH; fix: apt-get install nftables');
     expect(verdict(facts)).toEqual({
-      line: 'steps: 01 02 03 04 can run here; cannot: 05 (nft), 06 (nft), 07 (cc), 08 (cc)',
+      line: 'steps: 01 02 03 04 can run here; cannot: 05 (nft), 06 (nft), 07 (cc), 08 (cc), 09 (cc)',
       allCanRun: false,
     });
     expect(verdict(facts.slice(0, 1))).toEqual({
-      line: 'steps: 01 02 03 04 05 06 07 08 can run here',
+      line: 'steps: 01 02 03 04 05 06 07 08 09 can run here',
       allCanRun: true,
     });
+  });
+});
+
+describe('overlayFact', REFERENCE, () => {
+  const FILESYSTEMS = 'nodev\tsysfs\nnodev\ttmpfs\n\text4\nnodev\toverlay\n';
+
+  it('finds overlay in /proc/filesystems', () => {
+    expect(overlayFact(FILESYSTEMS, false).status).toBe('ok');
+  });
+
+  it('is content with an installed module the first mount loads, and blocks step 09 without either', () => {
+    const without = FILESYSTEMS.replace('nodev\toverlay\n', '');
+    expect(overlayFact(without, true).status).toBe('ok');
+    const missing = overlayFact(without, false);
+    expect(missing).toMatchObject({ status: 'missing', blocks: ['09'] });
+    expect(missing.fix).toContain('modprobe overlay');
+  });
+
+  it('does not take another filesystem whose name ends in overlay for it', () => {
+    expect(overlayFact('nodev\tfuse.fuse-overlayfs\nnodev\tnotoverlay\n', false).status).toBe('missing');
   });
 });
