@@ -4,7 +4,7 @@
  * only, and an escape lands as that uid. Without sudo the same mechanism gives rootless mode.
  */
 import { createHash } from 'node:crypto';
-import { realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -168,15 +168,24 @@ function writeMaps(pid: number, config: UsernsConfig): void {
 // #region map-rootfs
 function mapRootfs(rootfs: string, pid: number, spec: ContainerSpec, config: UsernsConfig, cleanup: Cleanup): string {
   const target = join(containerStateDir(spec.id), 'rootfs');
+  // Who owns it, written before anything is made there: `pnpm clean` removes what a runtime
+  // killed at any moment after this line left behind.
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(join(dirname(target), 'owner'), String(process.pid));
+  cleanup.defer(`unmount the idmapped rootfs ${target}`, () => {
+    try {
+      umount2(target, MNT_DETACH);
+    } catch {} // never mounted: the copy below was used, or the start failed first
+    // rmdir, not rm -r: should the rootfs still be mounted there, it fails instead of emptying it.
+    try {
+      rmdirSync(target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    rmSync(dirname(target), { recursive: true, force: true });
+  });
   try {
     mountIdmapped(rootfs, pid, target);
-    // Who owns it, for `pnpm clean` after a runtime that was killed and could not unmount it.
-    writeFileSync(join(dirname(target), 'owner'), String(process.pid));
-    cleanup.defer(`unmount the idmapped rootfs ${target}`, () => {
-      umount2(target, MNT_DETACH);
-      rmdirSync(target);
-      rmSync(dirname(target), { recursive: true, force: true });
-    });
     return target;
   } catch (error) {
     if (error instanceof RuntimeError) throw error; // not a refusal of the kernel's
