@@ -222,6 +222,12 @@ export interface ProxyBehaviour {
   cut?: { digest: string; afterBytes: number };
   /** Send this blob at `bytesPerSecond`. */
   throttle?: { digest: string; bytesPerSecond: number };
+  /**
+   * Answer the manifest `name:reference` with these bytes (and their digest) instead of the
+   * registry's: a manifest a registry would refuse on push (a digest that is a path, a descriptor
+   * without size), as a broken or hostile registry sends it.
+   */
+  manifest?: { name: string; reference: string; mediaType: string; body: Buffer };
 }
 
 export type RequestKind = 'ping' | 'manifest' | 'blob' | 'token' | 'other';
@@ -302,6 +308,17 @@ function startProxy(upstreamPort: number): Promise<{ port: number; proxy: Regist
         { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="${SERVICE}"${scope}` },
         errorBody('UNAUTHORIZED', 'authentication required'),
       );
+      return;
+    }
+    const crafted = behaviour.manifest;
+    if (crafted && kind === 'manifest' && name === crafted.name && reference === crafted.reference) {
+      record.status = 200;
+      res.writeHead(200, {
+        'content-type': crafted.mediaType,
+        'content-length': String(crafted.body.length),
+        'docker-content-digest': `sha256:${createHash('sha256').update(crafted.body).digest('hex')}`,
+      });
+      res.end(req.method === 'HEAD' ? undefined : crafted.body);
       return;
     }
     if (behaviour.status !== undefined && path.startsWith('/v2/')) {

@@ -24,7 +24,9 @@ import {
   collectGarbage,
   ensureStore,
   layerPath,
+  leaseLayers,
   readIndex,
+  releaseLayers,
   removeLeftovers,
   STORE_DIR,
   type StoredImage,
@@ -54,6 +56,7 @@ export async function pullImage(
     // image uses (an interrupted pull, killed, keeps whole layers: the next one reuses them).
     for (const name of Object.keys(tmpEntriesOfThisPid)) rmSync(name, { recursive: true, force: true });
     tmpEntriesOfThisPid = {};
+    releaseLayers(); // this pull's own layers are no longer kept for it
     if (created.length > 0) updateIndex((index) => collectGarbage(index));
     if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
       throw new RuntimeError(
@@ -61,6 +64,9 @@ export async function pullImage(
       );
     }
     throw error;
+  } finally {
+    // Once the index names them (or the pull failed), no lease is needed.
+    releaseLayers();
   }
 }
 
@@ -94,6 +100,9 @@ async function pull(
   // Every digest becomes a path in the store: checked before any is used.
   checkDescriptor(manifest.config, ref.name);
   for (const layer of manifest.layers) checkDescriptor(layer, ref.name);
+  // Layers this pull uses, from the first it stores until the index names them, kept by any
+  // garbage collection meanwhile (an rmi, another pull that failed).
+  leaseLayers(manifest.layers.map((layer) => layer.digest));
   for (const layer of manifest.layers) {
     if (!(layer.mediaType in LAYER_MEDIA)) {
       throw new RuntimeError(

@@ -16,8 +16,8 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
-import { isAlive, RuntimeError, readFileOr } from '@ctr/runtime';
+import { basename, join } from 'node:path';
+import { containerStateDir, isAlive, RuntimeError, readFileOr, STATE_DIR } from '@ctr/runtime';
 import type { ImageReference } from './reference.js';
 
 export const STORE_DIR: string = process.env.CTR_STORE_DIR ?? '/var/lib/ctr';
@@ -58,12 +58,26 @@ export interface StoreIndex {
   layerSizes: Record<string, number>;
 }
 
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const hex = (digest: string): string => digest.replace(/^sha256:/, '');
-export const blobPath = (digest: string): string => join(STORE_DIR, 'blobs', 'sha256', hex(digest));
-export const layerPath = (digest: string): string => join(STORE_DIR, 'layers', 'sha256', hex(digest));
+/**
+ * A digest becomes a path: `sha256:../../etc` would name a directory outside the store, and a
+ * pull would take the host's /etc for an already stored layer. Only 64 lowercase hex pass.
+ */
+function checkedHex(digest: string): string {
+  if (typeof digest !== 'string' || !DIGEST.test(digest)) {
+    throw new RuntimeError(
+      `the manifest names a malformed digest ${JSON.stringify(digest)}: the registry is broken or hostile; nothing was kept`,
+    );
+  }
+  return hex(digest);
+}
+export const blobPath = (digest: string): string => join(STORE_DIR, 'blobs', 'sha256', checkedHex(digest));
+export const layerPath = (digest: string): string => join(STORE_DIR, 'layers', 'sha256', checkedHex(digest));
 export const tmpDir = (): string => join(STORE_DIR, 'tmp');
 const indexPath = (): string => join(STORE_DIR, 'index.json');
 const lockPath = (): string => join(STORE_DIR, 'index.lock');
+const leasePath = (): string => join(tmpDir(), `${process.pid}-lease`);
 
 export function ensureStore(): void {
   for (const dir of [join(STORE_DIR, 'blobs', 'sha256'), join(STORE_DIR, 'layers', 'sha256'), tmpDir()]) {
@@ -91,40 +105,134 @@ function writeIndex(index: StoreIndex): void {
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+let lockCounter = 0;
+/** In tmp/ and named by the pid: removeLeftovers takes those of a process killed holding them. */
+const lockScratch = (what: string): string => join(tmpDir(), `${process.pid}-${what}-${lockCounter++}`);
 
 /**
- * Runs `change` on the index under a lock, a directory made with mkdir (atomic: one of two makers
- * gets EEXIST), with the holder's pid inside so a lock left by a killed process can be broken.
+ * The lock is a directory that holds its owner's pid from the moment it exists: it is made under
+ * tmp/ with the pid file inside, then renamed to index.lock. rename(2) of a directory onto a
+ * non-empty one fails (ENOTEMPTY or EEXIST), so one of two takers wins, and no holder is ever seen
+ * without its pid (a plain mkdir then write left a pid-less lock nobody could break).
  */
+function takeLock(): boolean {
+  const mine = lockScratch('lock');
+  mkdirSync(mine);
+  writeFileSync(join(mine, 'pid'), String(process.pid));
+  try {
+    renameSync(mine, lockPath());
+    return true;
+  } catch (error) {
+    rmSync(mine, { recursive: true, force: true });
+    if (!['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    return false;
+  }
+}
+
+/**
+ * Moves the lock out of the way under a name nobody else uses, then removes it there: rm -r on
+ * index.lock itself could empty a lock another process renamed in meanwhile, and of two breakers
+ * of one dead holder's lock only the first rename finds it (the other gets ENOENT).
+ */
+function releaseLock(): void {
+  const doomed = lockScratch('unlock');
+  renameSync(lockPath(), doomed);
+  rmSync(doomed, { recursive: true, force: true });
+}
+
+/** Breaks the lock of `dead`; a lock a live process took between our read and our rename goes back. */
+function breakDeadLock(dead: number): void {
+  const doomed = lockScratch('broken');
+  try {
+    renameSync(lockPath(), doomed);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // another breaker won
+    throw error;
+  }
+  const owner = Number(readFileOr(join(doomed, 'pid'), '0'));
+  if (owner !== dead && owner > 0 && isAlive(owner)) {
+    try {
+      renameSync(doomed, lockPath());
+      return;
+    } catch {}
+  }
+  rmSync(doomed, { recursive: true, force: true });
+}
+
+/** Runs `change` on the index under the store's lock (see takeLock), and writes the index back. */
 export function updateIndex<T>(change: (index: StoreIndex) => T): T {
   ensureStore();
-  for (let attempt = 0; ; attempt++) {
-    try {
-      mkdirSync(lockPath());
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(readFileOr(join(lockPath(), 'pid'), ''));
-      if (owner > 0 && !isAlive(owner)) {
-        rmSync(lockPath(), { recursive: true, force: true });
-        continue;
-      }
-      if (attempt > 500)
-        throw new RuntimeError(
-          `the store is locked by process ${owner || '?'} (${lockPath()}): wait for it, or remove the lock if it is gone`,
-        );
-      Atomics.wait(sleeper, 0, 0, 20);
+  for (let attempt = 0; !takeLock(); attempt++) {
+    const owner = Number(readFileOr(join(lockPath(), 'pid'), '0'));
+    if (owner > 0 && !isAlive(owner)) {
+      breakDeadLock(owner);
+      continue;
     }
+    if (attempt > 500)
+      throw new RuntimeError(
+        `the store is locked by process ${owner || '?'} (${lockPath()}): wait for it, or remove the lock if it is gone`,
+      );
+    Atomics.wait(sleeper, 0, 0, 20);
   }
   try {
-    writeFileSync(join(lockPath(), 'pid'), String(process.pid));
     const index = readIndex();
     const result = change(index);
     writeIndex(index);
     return result;
   } finally {
-    rmSync(lockPath(), { recursive: true, force: true });
+    releaseLock();
   }
+}
+
+/**
+ * Written by a pull before it fetches, with every layer digest its image uses: garbage collection
+ * (a failed pull, an rmi) keeps them while this process lives, though no index entry names them
+ * yet. removeLeftovers drops the lease of a pull that died; releaseLayers that of one that ended.
+ */
+export function leaseLayers(digests: string[]): void {
+  for (const digest of digests) checkedHex(digest);
+  ensureStore();
+  const temp = `${leasePath()}.new`;
+  writeFileSync(temp, `${digests.join('\n')}\n`);
+  renameSync(temp, leasePath());
+}
+
+export function releaseLayers(): void {
+  rmSync(leasePath(), { force: true });
+}
+
+/** Layer hex names leased by live pulls (tmp/<pid>-lease). */
+function leasedLayers(): Set<string> {
+  const leased = new Set<string>();
+  for (const name of safeReaddir(tmpDir())) {
+    const match = /^(\d+)-lease$/.exec(name);
+    if (!match || !isAlive(Number(match[1]))) continue;
+    for (const line of readFileOr(join(tmpDir(), name), '').split('\n')) {
+      if (DIGEST.test(line.trim())) leased.add(hex(line.trim()));
+    }
+  }
+  return leased;
+}
+
+/**
+ * What live containers run on: `<state>/image` (the manifest digest) and `<state>/layers` (one
+ * layer directory per line) beside an `owner` pid that is alive. A tag moved to another image, or
+ * an rmi of another name, must not take the layers from under a running container's overlay.
+ */
+export function inUseByContainers(): { manifests: Set<string>; layers: Set<string> } {
+  const manifests = new Set<string>();
+  const layers = new Set<string>();
+  for (const id of safeReaddir(join(STATE_DIR, 'containers'))) {
+    const dir = containerStateDir(id);
+    const owner = Number(readFileOr(join(dir, 'owner'), '0'));
+    if (!(owner > 0 && isAlive(owner))) continue;
+    const digest = readFileOr(join(dir, 'image'), '').trim();
+    if (DIGEST.test(digest)) manifests.add(hex(digest));
+    for (const line of readFileOr(join(dir, 'layers'), '').split('\n')) {
+      if (line.trim()) layers.add(basename(line.trim()));
+    }
+  }
+  return { manifests, layers };
 }
 
 export function indexKey(ref: Pick<ImageReference, 'name'>): string {
@@ -175,10 +283,21 @@ export function removeLeftovers(): void {
   }
 }
 
-/** Layers and blobs no image in `index` names: removed; the layer digests removed are returned. */
+/**
+ * Layers and blobs that no image in `index`, no live pull's lease and no live container names:
+ * removed; the layer digests removed are returned. Called under the lock.
+ */
 export function collectGarbage(index: StoreIndex): string[] {
-  const usedLayers = new Set(Object.values(index.images).flatMap((e) => e.layers.map(hex)));
-  const usedBlobs = new Set(Object.values(index.images).flatMap((e) => [hex(e.digest), hex(e.id)]));
+  const containers = inUseByContainers();
+  const usedLayers = new Set([
+    ...Object.values(index.images).flatMap((e) => e.layers.map(hex)),
+    ...leasedLayers(),
+    ...containers.layers,
+  ]);
+  const usedBlobs = new Set([
+    ...Object.values(index.images).flatMap((e) => [hex(e.digest), hex(e.id)]),
+    ...containers.manifests,
+  ]);
   const removed: string[] = [];
   const layersDir = join(STORE_DIR, 'layers', 'sha256');
   for (const name of safeReaddir(layersDir)) {

@@ -1,16 +1,20 @@
 /** The store's bookkeeping on a real directory: the index, its lock, leftovers, what rmi removes. */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { REFERENCE } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseReference } from '../src/reference.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ctr-store-'));
 process.env.CTR_STORE_DIR = root;
-// Imported after CTR_STORE_DIR is set: the store reads it once.
+const stateRoot = mkdtempSync(join(tmpdir(), 'ctr-store-state-'));
+process.env.CTR_STATE_DIR = stateRoot;
+// Imported after CTR_STORE_DIR and CTR_STATE_DIR are set: the store and @ctr/runtime read them once.
 const store = await import('../src/store.js');
+const { parseReference } = await import('../src/reference.js');
+const { containerStateDir } = await import('@ctr/runtime');
 
 const digest = (c: string): string => `sha256:${c.repeat(64)}`;
 
@@ -33,7 +37,10 @@ function addImage(name: string, manifest: string, config: string, layers: string
 }
 
 beforeAll(() => store.ensureStore());
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(stateRoot, { recursive: true, force: true });
+});
 
 describe('the image store', REFERENCE, () => {
   it('finds an image by name, and by digest under the same repository', () => {
@@ -77,5 +84,79 @@ describe('the image store', REFERENCE, () => {
     writeFileSync(join(root, 'index.lock', 'pid'), String(dead));
     expect(store.updateIndex((index) => Object.keys(index.images))).toEqual(['127.0.0.1:5000/a:v1']);
     expect(existsSync(join(root, 'index.lock'))).toBe(false);
+  });
+
+  it('takes the lock with its pid already inside, and leaves no scratch behind', () => {
+    const seen = store.updateIndex(() => readFileSync(join(root, 'index.lock', 'pid'), 'utf8'));
+    expect(seen).toBe(String(process.pid));
+    expect(existsSync(join(root, 'index.lock'))).toBe(false);
+    expect(readdirSync(store.tmpDir()).filter((name) => /-(lock|unlock|broken)-/.test(name))).toEqual([]);
+  });
+
+  it("loses no update when processes race to break a dead holder's lock", async () => {
+    const dead = spawnSync('true').pid as number;
+    mkdirSync(join(root, 'index.lock'));
+    writeFileSync(join(root, 'index.lock', 'pid'), String(dead));
+    const script = join(root, 'racer.mts');
+    writeFileSync(
+      script,
+      `const store = await import(${JSON.stringify(new URL('../src/store.ts', import.meta.url).href)});
+for (let i = 0; i < 25; i++) store.updateIndex((index) => { index.layerSizes.racer = (index.layerSizes.racer ?? 0) + 1; });
+`,
+    );
+    const racers = Array.from(
+      { length: 6 },
+      () =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', script], {
+            cwd: fileURLToPath(new URL('..', import.meta.url)),
+            env: { ...process.env, CTR_STORE_DIR: root },
+            stdio: ['ignore', 'ignore', 'inherit'],
+          });
+          child.on('exit', resolve);
+        }),
+    );
+    expect(await Promise.all(racers)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(store.readIndex().layerSizes.racer).toBe(150);
+    expect(existsSync(join(root, 'index.lock'))).toBe(false);
+    store.updateIndex((index) => {
+      delete index.layerSizes.racer;
+    });
+  }, 60_000);
+
+  it('refuses a digest that is not sha256 and 64 lowercase hex, before it becomes a path', () => {
+    for (const bad of ['sha256:../../../../etc', `sha256:${'A'.repeat(64)}`, `sha512:${'a'.repeat(64)}`, 'sha256:']) {
+      expect(() => store.layerPath(bad)).toThrow(/malformed digest .*nothing was kept/);
+      expect(() => store.blobPath(bad)).toThrow(/malformed digest/);
+    }
+  });
+
+  it("keeps layers a live pull leased, and drops a dead pull's lease", () => {
+    store.leaseLayers([digest('7')]);
+    mkdirSync(store.layerPath(digest('7')));
+    const dead = spawnSync('true').pid as number;
+    writeFileSync(join(store.tmpDir(), `${dead}-lease`), `${digest('8')}\n`);
+    mkdirSync(store.layerPath(digest('8')));
+    expect(store.updateIndex((index) => store.collectGarbage(index))).toEqual([digest('8')]);
+    expect(existsSync(store.layerPath(digest('7')))).toBe(true);
+    store.releaseLayers();
+    expect(store.updateIndex((index) => store.collectGarbage(index))).toEqual([digest('7')]);
+  });
+
+  it('keeps the layers and manifest of a live container, whatever the index says', () => {
+    const dir = containerStateDir('gc-probe');
+    expect(dir.startsWith(stateRoot)).toBe(true);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'owner'), String(process.pid));
+    writeFileSync(join(dir, 'image'), digest('9'));
+    writeFileSync(join(dir, 'layers'), `${store.layerPath(digest('a'))}\n`);
+    writeFileSync(store.blobPath(digest('9')), '{}');
+    mkdirSync(store.layerPath(digest('a')));
+    expect(store.updateIndex((index) => store.collectGarbage(index))).toEqual([]);
+    expect(existsSync(store.blobPath(digest('9')))).toBe(true);
+    const dead = spawnSync('true').pid as number;
+    writeFileSync(join(dir, 'owner'), String(dead));
+    expect(store.updateIndex((index) => store.collectGarbage(index))).toEqual([digest('a')]);
+    expect(existsSync(store.blobPath(digest('9')))).toBe(false);
   });
 });
