@@ -4,13 +4,23 @@
  * Every test here is a contract test: any implementation of docs/cli.md must pass it.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type RunningContainer, run, startContainer } from './cli.js';
 import { hint } from './hints.js';
 import { describeLeftovers, hostState, settledLeftovers } from './host-state.js';
 import { waitForDescendant } from './kernel.js';
 import { CONTRACT } from './kinds.js';
+
+/** Resolves once `pid` has left execve: it waits in the kernel (state S) as `sleep` does. */
+async function execDone(pid: number): Promise<void> {
+  for (let tries = 0; tries < 100; tries++) {
+    // The state is the field after the parenthesised name: "1234 (sleep) S ...".
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    if (state === 'S') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /**
  * The host pid of the container's `sleep <seconds>` (unique seconds tell tests apart). Fails at
@@ -114,6 +124,9 @@ export function cliContract(step: string, { rootless = false }: ContractOptions 
     it('hands the command no file descriptors but 0, 1 and 2', async () => {
       const container = startContainer(step, ['sleep', '3102']);
       const sleep = await sleepIn(container, 3102);
+      // The new cmdline shows before execve has closed the close-on-exec fds (fs/exec.c:
+      // exec_mmap comes before do_close_on_exec): once sleep sleeps (state S), exec is over.
+      await execDone(sleep);
       const fds = readdirSync(`/proc/${sleep}/fd`)
         .map(Number)
         .sort((a, b) => a - b);
