@@ -68,11 +68,14 @@ export function exitStatus(code: number | null, signal: NodeJS.Signals | null): 
   return signal ? `killed by ${signal}` : `exit ${code}`;
 }
 
-/** The line that says why a command failed: its first stderr line that is not pnpm's own epilogue. */
-export function failureLine(result: SpawnSyncReturns<string>): string {
+/**
+ * The line that says why a command failed: its first stderr line that is not pnpm's own epilogue.
+ * `timeoutMs` is the one it was run with.
+ */
+export function failureLine(result: SpawnSyncReturns<string>, timeoutMs = RUN_TIMEOUT_MS): string {
   if (result.error)
     return (result.error as NodeJS.ErrnoException).code === 'ETIMEDOUT'
-      ? `timed out after ${RUN_TIMEOUT_MS / 1000} s`
+      ? `timed out after ${timeoutMs / 1000} s`
       : result.error.message;
   const lines = `${result.stderr ?? ''}\n${result.stdout ?? ''}`
     .split('\n')
@@ -86,6 +89,41 @@ export function failureLine(result: SpawnSyncReturns<string>): string {
   const line =
     lines[at]?.endsWith(':') && lines[at + 1] ? `${lines[at]} ${lines[at + 1]}` : (lines[at] ?? '(no output)');
   return `${line.slice(0, 200)} (${exitStatus(result.status, result.signal)})`;
+}
+
+export interface Outcome {
+  ms: number;
+  failed: string | null;
+}
+
+/** One run, timed from spawn to exit; the reason when it failed. */
+export function timedRun(
+  command: readonly string[],
+  cwd: string,
+  env?: Record<string, string>,
+  timeoutMs = RUN_TIMEOUT_MS,
+): Outcome {
+  const start = process.hrtime.bigint();
+  const result = run(command, cwd, env, timeoutMs);
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  return { ms: Math.round(ms * 100) / 100, failed: ok(result) ? null : failureLine(result, timeoutMs) };
+}
+
+/** Median, min and max of the samples; null when there are none. */
+export function medianMinMax(samplesMs: readonly number[]): {
+  medianMs: number | null;
+  minMs: number | null;
+  maxMs: number | null;
+} {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const medianMs =
+    sorted.length === 0
+      ? null
+      : sorted.length % 2
+        ? (sorted[mid] as number)
+        : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return { medianMs, minMs: sorted[0] ?? null, maxMs: sorted.at(-1) ?? null };
 }
 
 export interface Spawned {

@@ -8,8 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { failureLine, listSteps, log, ok, REPO, run, type Step } from './common.js';
-import type { Outcome, Timing } from './latency.js';
+import { failureLine, listSteps, log, type Outcome, ok, REPO, run, type Step } from './common.js';
+import type { Timing } from './latency.js';
 
 export interface OtherTree {
   ref: string;

@@ -15,20 +15,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseLayer, buildImage, randomLayer, startRegistry } from '@ctr/testkit/registry';
-import { failureLine, log, NODE, ok, run, type Step } from './common.js';
+import { log, medianMinMax, NODE, type Outcome, type Step, timedRun } from './common.js';
+import type { Timing } from './latency.js';
 
 /** Layers of random bytes above the base: gzip cannot shrink them, so the wire carries all of it. */
 const RANDOM_LAYERS = 3;
 const RANDOM_LAYER_BYTES = 16 * 1024 * 1024;
 const REPOSITORY = 'bench/layers';
+/** A cold pull fetches, hashes and unpacks every layer: it gets longer than run()'s default. */
+const IMAGE_RUN_TIMEOUT_MS = 300_000;
 
-export interface Samples {
-  samplesMs: number[];
-  medianMs: number | null;
-  minMs: number | null;
-  maxMs: number | null;
-  failed: string | null;
-}
+export type Samples = Pick<Timing, 'samplesMs' | 'medianMs' | 'minMs' | 'maxMs' | 'failed'>;
 
 export interface ImageFigures {
   /** The image pulled: its layers and the bytes of their compressed blobs. */
@@ -43,33 +40,29 @@ export interface ImageFigures {
   startRootfs: Samples;
 }
 
-function summarize(samplesMs: number[], failed: string | null): Samples {
-  const sorted = [...samplesMs].sort((a, b) => a - b);
-  const median =
-    sorted.length === 0
-      ? null
-      : sorted.length % 2
-        ? (sorted[(sorted.length - 1) / 2] as number)
-        : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
-  return {
-    samplesMs,
-    medianMs: median,
-    minMs: sorted[0] ?? null,
-    maxMs: sorted.at(-1) ?? null,
-    failed,
-  };
+function samples(samplesMs: number[], failed: string | null): Samples {
+  return { samplesMs, ...medianMinMax(samplesMs), failed };
 }
 
-/** One timed run; the first failure of a figure is kept and ends its runs. */
-function timed(
-  command: readonly string[],
-  cwd: string,
-  env: Record<string, string>,
-): { ms: number; failed: string | null } {
-  const began = process.hrtime.bigint();
-  const result = run(command, cwd, env, 300_000);
-  const ms = Number(process.hrtime.bigint() - began) / 1e6;
-  return { ms, failed: ok(result) ? null : failureLine(result) };
+/**
+ * `first` then `second`, `runs` times, with `before` (untimed) ahead of each pair. The first
+ * failure of either is kept and ends the runs of both.
+ */
+function alternate(first: () => Outcome, second: () => Outcome, runs: number, before?: () => void): [Samples, Samples] {
+  const firstMs: number[] = [];
+  const secondMs: number[] = [];
+  let firstFailed: string | null = null;
+  let secondFailed: string | null = null;
+  for (let i = 0; i < runs && !firstFailed && !secondFailed; i++) {
+    before?.();
+    const a = first();
+    if (a.failed) firstFailed = a.failed;
+    else firstMs.push(a.ms);
+    const b = second();
+    if (b.failed) secondFailed = b.failed;
+    else secondMs.push(b.ms);
+  }
+  return [samples(firstMs, firstFailed), samples(secondMs, secondFailed)];
 }
 
 export async function measureImages(
@@ -100,54 +93,36 @@ export async function measureImages(
     const name = `${registry.upstream}/${REPOSITORY}:v1`;
     const env = { CTR_STORE_DIR: store };
     const bundle = [NODE, step.bundle];
-    const pull = [...bundle, 'pull', name];
+    const timed = (command: readonly string[]) => () => timedRun(command, step.path, env, IMAGE_RUN_TIMEOUT_MS);
+    const pull = timed([...bundle, 'pull', name]);
 
-    const cold: number[] = [];
-    const warm: number[] = [];
-    let coldFailed: string | null = null;
-    let warmFailed: string | null = null;
-    for (let i = 0; i < runs && !coldFailed && !warmFailed; i++) {
-      rmSync(store, { recursive: true, force: true });
-      const first = timed(pull, step.path, env);
-      if (first.failed) coldFailed = first.failed;
-      else cold.push(first.ms);
-      const again = timed(pull, step.path, env);
-      if (again.failed) warmFailed = again.failed;
-      else warm.push(again.ms);
-    }
-    log(`step 09: ${cold.length} pulls from an empty store, ${warm.length} with every layer stored`);
+    const [coldPull, warmPull] = alternate(pull, pull, runs, () => rmSync(store, { recursive: true, force: true }));
+    log(
+      `step 09: ${coldPull.samplesMs.length} pulls from an empty store, ${warmPull.samplesMs.length} with every layer stored`,
+    );
 
     // The image is stored now (the last pull): start it, and the rootfs, round after round.
-    const image09: number[] = [];
-    const rootfs09: number[] = [];
-    let imageFailed: string | null = coldFailed ?? warmFailed;
-    let rootfsFailed: string | null = null;
-    const startImage = [...bundle, 'start', '--net', 'none', '--image', name, '/bin/true'];
-    const startRootfs = [...bundle, 'start', '--net', 'none', '/bin/true'];
+    const withImage = timed([...bundle, 'start', '--net', 'none', '--image', name, '/bin/true']);
+    const withRootfs = timed([...bundle, 'start', '--net', 'none', '/bin/true']);
     // One untimed start of each first, as every latency row has.
-    if (!imageFailed) imageFailed = timed(startImage, step.path, env).failed;
-    rootfsFailed = timed(startRootfs, step.path, env).failed;
-    for (let i = 0; i < runs && !imageFailed && !rootfsFailed; i++) {
-      const withImage = timed(startImage, step.path, env);
-      if (withImage.failed) imageFailed = withImage.failed;
-      else image09.push(withImage.ms);
-      const withRootfs = timed(startRootfs, step.path, env);
-      if (withRootfs.failed) rootfsFailed = withRootfs.failed;
-      else rootfs09.push(withRootfs.ms);
-    }
-    log(`step 09: ${image09.length} starts with --image, ${rootfs09.length} with the rootfs`);
+    const imageFailed = coldPull.failed ?? warmPull.failed ?? withImage().failed;
+    const rootfsFailed = withRootfs().failed;
+    const [startImage, startRootfs] =
+      imageFailed || rootfsFailed
+        ? [samples([], imageFailed), samples([], rootfsFailed)]
+        : alternate(withImage, withRootfs, runs);
+    log(`step 09: ${startImage.samplesMs.length} starts with --image, ${startRootfs.samplesMs.length} with the rootfs`);
 
     const compressedBytes = layers.reduce((sum, layer) => sum + layer.size, 0);
-    const coldPull = summarize(cold, coldFailed);
     return {
       figures: {
         layers: layers.length,
         compressedBytes,
         coldPull,
-        warmPull: summarize(warm, warmFailed),
+        warmPull,
         throughputMiBs: coldPull.medianMs ? compressedBytes / 1024 / 1024 / (coldPull.medianMs / 1000) : null,
-        startImage: summarize(image09, imageFailed),
-        startRootfs: summarize(rootfs09, rootfsFailed),
+        startImage,
+        startRootfs,
       },
       notes: [],
     };

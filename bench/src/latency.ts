@@ -1,7 +1,7 @@
 /** Start to exit of `/bin/true`: every step's runtime, the floors under it, and whatever else the caller adds (runc, crun). */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { failureLine, fmtMs, log, NODE, ok, REPO, relativeToRepo, run, type Step } from './common.js';
+import { fmtMs, log, medianMinMax, NODE, type Outcome, REPO, relativeToRepo, type Step, timedRun } from './common.js';
 import { type Comparison, compareRows, type OtherTree } from './compare.js';
 
 export interface Timing {
@@ -37,11 +37,6 @@ export interface MeasureSpec {
   fallback?: MeasureSpec;
   /** Known to fail before anything runs (a runtime that could not be installed). */
   skipped?: string;
-}
-
-export interface Outcome {
-  ms: number;
-  failed: string | null;
 }
 
 export interface Latency {
@@ -275,14 +270,6 @@ function newTiming(spec: MeasureSpec, runs: number): Timing {
   };
 }
 
-/** One run, timed from spawn to exit; the reason when it failed. */
-function timedRun(command: readonly string[], cwd: string, env?: Record<string, string>): Outcome {
-  const start = process.hrtime.bigint();
-  const result = run(command, cwd, env);
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return { ms: Math.round(ms * 100) / 100, failed: ok(result) ? null : failureLine(result) };
-}
-
 function once(spec: MeasureSpec, i: number): Outcome {
   const outcome = timedRun(spec.commandFor?.(i) ?? spec.command, spec.cwd, spec.env);
   spec.after?.(i);
@@ -332,12 +319,7 @@ function measureAll(specs: readonly MeasureSpec[], runs: number): { spec: Measur
   }
   for (const { timing } of items) {
     if (timing.failed) continue;
-    const sorted = [...timing.samplesMs].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    timing.medianMs =
-      sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-    timing.minMs = sorted[0] as number;
-    timing.maxMs = sorted[sorted.length - 1] as number;
+    Object.assign(timing, medianMinMax(timing.samplesMs));
     log(`${label(timing)}: median ${fmtMs(timing.medianMs)} (min ${fmtMs(timing.minMs)}, max ${fmtMs(timing.maxMs)})`);
   }
   return items;

@@ -2,10 +2,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckRow } from './check.js';
-import { failureLine, fmtMiB, fmtMs, log, ok, REPO, run } from './common.js';
+import { failureLine, fmtMiB, fmtMs, log, type Outcome, ok, REPO, run } from './common.js';
 import { type Comparison, change } from './compare.js';
 import type { ImageFigures, Samples } from './images.js';
-import { type Outcome, type Timing, TRACE_ENTRY } from './latency.js';
+import { type Timing, TRACE_ENTRY } from './latency.js';
 import type { Machine } from './machine.js';
 import type { MemoryRow } from './memory.js';
 import type { ScaleResult } from './scale.js';
@@ -132,14 +132,13 @@ function markdown(report: Report): string {
 
 /** Step 09: the pull of a multi-layer image, and start with --image beside start on the rootfs. */
 function images(f: ImageFigures, references: Report['references']): string[] {
-  const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
   const row = (what: string, s: Samples, extra = '–') =>
     s.failed
       ? `| ${what} | failed: ${cell(s.failed)} | – | – | – |`
       : `| ${what} | ${fmtMs(s.medianMs)} | ${fmtMs(s.minMs)} | ${fmtMs(s.maxMs)} | ${extra} |`;
   const throughput = f.throughputMiBs === null ? '–' : `${f.throughputMiBs.toFixed(0)} MiB/s`;
   return [
-    `**Step 09: a pull of ${f.layers} layers (${mib(f.compressedBytes)} of compressed blobs: the default rootfs, then ${f.layers - 1} layers of random bytes) from docker-registry on 127.0.0.1**, through step 09's bundle, into an empty store each time; then again with every layer stored`,
+    `**Step 09: a pull of ${f.layers} layers (${fmtMiB(f.compressedBytes / 1024)} of compressed blobs: the default rootfs, then ${f.layers - 1} layers of random bytes) from docker-registry on 127.0.0.1**, through step 09's bundle, into an empty store each time; then again with every layer stored`,
     '',
     '| Pull | Median | Min | Max | Throughput |',
     '| --- | --: | --: | --: | --: |',

@@ -99,15 +99,20 @@ const BUILD_PROBE = `mkdir -m 777 /tmp/probe && cc -static -O2 -o /tmp/probe/esc
 /** The probe's directory, and the mount point the runtime made for it in the rootfs, as docker does. */
 const PROBE_CLEAN_UP = 'rm -rf /tmp/probe; rmdir rootfs/probe 2>/dev/null';
 
-/** Step 09's registry of your own, with the demo image pushed to it by hand (docs/scripts/demo-registry.sh). */
-const REGISTRY_UP = ['docs/scripts/demo-registry.sh start', 'docs/scripts/demo-registry.sh push'];
-const REGISTRY_DOWN = 'docs/scripts/demo-registry.sh stop';
+/**
+ * Step 09's registry of your own, with the demo image pushed to it by hand
+ * (docs/scripts/demo-registry.sh), typed from `prefix`: the top of the repository, or `../../`.
+ */
+function demoRegistry(prefix: string): { up: string[]; down: string } {
+  const script = `${prefix}docs/scripts/demo-registry.sh`;
+  return { up: [`${script} start`, `${script} push`], down: `${script} stop` };
+}
+const REGISTRY = demoRegistry('');
 /**
  * The same, typed from steps/09-images, where step 09's CLI is `$ctr`, with a store of its own:
  * what `images` lists is the demo's alone, whatever the machine's store holds.
  */
-const REGISTRY_UP_09 = ['../../docs/scripts/demo-registry.sh start', '../../docs/scripts/demo-registry.sh push'];
-const REGISTRY_DOWN_09 = '../../docs/scripts/demo-registry.sh stop';
+const REGISTRY_09 = demoRegistry('../../');
 const DEMO_STORE = '/tmp/ctr-demo-store';
 const CTR_09 = `ctr="env CTR_STORE_DIR=${DEMO_STORE} node --import tsx src/main.ts"`;
 /** What the registry answered, one request a line: method, path, status, bytes (its access log). */
@@ -119,7 +124,7 @@ const ACCESS_LOG = `awk '{print $6, $7, $9, $10}' /tmp/ctr-registry/access.log |
 const LAYERS_AT_ONCE =
   /^ctr: layer sha256:[0-9a-f]{12} \S+ \S+ done$|^GET \/v2\/demo\/hello\/blobs\/sha256:[0-9a-f]{64} 200 (?:187|1035954)$/g;
 /** The demo image out of the store, and the registry gone, for a run that stopped half-way. */
-const DEMO_CLEAN_UP = `rm -rf ${DEMO_STORE}; ${REGISTRY_DOWN}`;
+const DEMO_CLEAN_UP = `rm -rf ${DEMO_STORE}; ${REGISTRY.down}`;
 
 export const TRANSCRIPTS: Transcript[] = [
   // --- step 01 ---
@@ -742,23 +747,23 @@ export const TRANSCRIPTS: Transcript[] = [
     step: '09',
     name: 'image',
     commands: [
-      ...REGISTRY_UP,
+      ...REGISTRY.up,
       'curl -s http://127.0.0.1:5000/v2/demo/hello/tags/list',
       "curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://127.0.0.1:5000/v2/demo/hello/manifests/v1 | jq .",
       "config=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://127.0.0.1:5000/v2/demo/hello/manifests/v1 | jq -r .config.digest)",
       'curl -s http://127.0.0.1:5000/v2/demo/hello/blobs/$config | jq -c .',
       'echo $config; curl -s http://127.0.0.1:5000/v2/demo/hello/blobs/$config | sha256sum',
       'curl -s http://127.0.0.1:5000/v2/demo/hello/manifests/v1',
-      REGISTRY_DOWN,
+      REGISTRY.down,
     ],
-    cleanUp: REGISTRY_DOWN,
+    cleanUp: REGISTRY.down,
   },
   {
     step: '09',
     name: 'pull',
     cwd: 'steps/09-images',
     commands: [
-      ...REGISTRY_UP_09,
+      ...REGISTRY_09.up,
       CTR_09,
       'sudo $ctr pull 127.0.0.1:5000/demo/hello:v1',
       ACCESS_LOG,
@@ -769,7 +774,7 @@ export const TRANSCRIPTS: Transcript[] = [
       `sudo ls ${DEMO_STORE} ${DEMO_STORE}/layers/sha256`,
       'sudo $ctr rmi 127.0.0.1:5000/demo/hello:v1',
       `sudo rm -r ${DEMO_STORE}`,
-      REGISTRY_DOWN_09,
+      REGISTRY_09.down,
     ],
     interleaved: LAYERS_AT_ONCE,
     cleanUp: DEMO_CLEAN_UP,
@@ -779,7 +784,7 @@ export const TRANSCRIPTS: Transcript[] = [
     name: 'run',
     cwd: 'steps/09-images',
     commands: [
-      ...REGISTRY_UP_09,
+      ...REGISTRY_09.up,
       CTR_09,
       'sudo $ctr start --net none --image 127.0.0.1:5000/demo/hello:v1',
       `sudo $ctr start --net none --image 127.0.0.1:5000/demo/hello:v1 -- /bin/sh -c 'pwd; echo $GREETING; ls /etc; grep " / / " /proc/self/mountinfo'`,
@@ -787,7 +792,7 @@ export const TRANSCRIPTS: Transcript[] = [
       'sudo $ctr start --net none --image 127.0.0.1:5000/demo/hello:v1',
       'sudo $ctr rmi 127.0.0.1:5000/demo/hello:v1',
       `sudo rm -r ${DEMO_STORE}`,
-      REGISTRY_DOWN_09,
+      REGISTRY_09.down,
     ],
     varies: [
       { pattern: /^(\d+) (\d+) 0:(\d+) \/ \/ /g, why: 'mount ids and the anonymous device of the overlay' },
@@ -815,13 +820,13 @@ export const TRANSCRIPTS: Transcript[] = [
     name: 'bad-input',
     cwd: 'steps/09-images',
     commands: [
-      ...REGISTRY_UP_09,
+      ...REGISTRY_09.up,
       CTR_09,
       'sudo $ctr pull 127.0.0.1:5000/Demo/hello; echo "exit status $?"',
       'sudo $ctr pull 127.0.0.1:5000/demo/hello:v2; echo "exit status $?"',
       'sudo $ctr rmi 127.0.0.1:5000/demo/hello:v1; echo "exit status $?"',
       'sudo $ctr start --image 127.0.0.1:5000/demo/hello:v1 --rootfs /tmp -- true; echo "exit status $?"',
-      REGISTRY_DOWN_09,
+      REGISTRY_09.down,
       'sudo $ctr pull 127.0.0.1:5000/demo/hello:v1; echo "exit status $?"',
       `sudo rm -r ${DEMO_STORE}`,
     ],

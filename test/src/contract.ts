@@ -4,20 +4,19 @@
  * Every test here is a contract test: any implementation of docs/cli.md must pass it.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type RunningContainer, run, startContainer } from './cli.js';
 import { hint } from './hints.js';
 import { describeLeftovers, hostState, settledLeftovers } from './host-state.js';
 import { waitForDescendant } from './kernel.js';
 import { CONTRACT } from './kinds.js';
+import { stateOf } from './processes.js';
 
 /** Resolves once `pid` has left execve: it waits in the kernel (state S) as `sleep` does. */
 async function execDone(pid: number): Promise<void> {
   for (let tries = 0; tries < 100; tries++) {
-    // The state is the field after the parenthesised name: "1234 (sleep) S ...".
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    if (state === 'S') return;
+    if (stateOf(pid) === 'S') return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

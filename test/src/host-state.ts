@@ -36,7 +36,8 @@ function mounts(): string[] {
   });
 }
 
-function listDir(dir: string): string[] {
+/** The names in `dir`, or none when it does not exist (or is gone by now). */
+export function listDir(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch {

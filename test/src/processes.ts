@@ -38,7 +38,8 @@ export function commandLineOf(pid: number): string {
   }
 }
 
-function stateOf(pid: number): string | null {
+/** The one-letter state of `pid` in /proc (R, S, D, Z...), or null once it is gone. */
+export function stateOf(pid: number): string | null {
   try {
     return /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? null;
   } catch {

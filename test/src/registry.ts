@@ -15,7 +15,17 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,7 +34,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { REPO } from './paths.js';
 
-export const MEDIA_TYPES = {
+const MEDIA_TYPES = {
   oci: {
     index: 'application/vnd.oci.image.index.v1+json',
     manifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -60,7 +70,7 @@ export interface Layer {
  * are the image's, not this host's names), members sorted so that the same tree gives the same
  * digest, gzip on top.
  */
-export function packLayer(dir: string): Layer {
+function packLayer(dir: string): Layer {
   const tar = spawnSync('tar', ['--create', '--file=-', '--numeric-owner', '--sort=name', `--directory=${dir}`, '.'], {
     maxBuffer: 1024 ** 3,
   });
@@ -238,7 +248,6 @@ export interface ProxiedRequest {
   kind: RequestKind;
   /** For manifests and blobs: the tag or digest asked for. */
   reference: string | null;
-  status: number;
   authorized: boolean;
 }
 
@@ -247,7 +256,6 @@ export interface RegistryProxy {
   readonly requests: ProxiedRequest[];
   /** GET requests of blobs (layers and configs), optionally of one digest. */
   blobGets(digest?: string): number;
-  manifestGets(): number;
   /** Bytes of `digest` sent so far (throttled or cut blobs only). */
   sentBytes(digest: string): number;
   behave(behaviour: ProxyBehaviour): void;
@@ -256,6 +264,8 @@ export interface RegistryProxy {
 }
 
 const SERVICE = 'ctr-test-registry';
+/** Lines of the registry's log kept for an error message at start (the last ones). */
+const LOG_LINES_KEPT = 20;
 
 function classify(path: string): { kind: RequestKind; name: string | null; reference: string | null } {
   if (path === '/v2/' || path === '/v2') return { kind: 'ping', name: null, reference: null };
@@ -286,10 +296,8 @@ function startProxy(upstreamPort: number): Promise<{ port: number; proxy: Regist
     const token = /^Bearer (.+)$/.exec(authHeader)?.[1];
     const authorized =
       behaviour.auth === 'bearer' ? token !== undefined && tokens.has(token) : behaviour.auth !== 'refuse';
-    const record: ProxiedRequest = { method: req.method ?? 'GET', path, kind, reference, status: 0, authorized };
-    requests.push(record);
+    requests.push({ method: req.method ?? 'GET', path, kind, reference, authorized });
     const answer = (status: number, headers: Record<string, string>, body: string): void => {
-      record.status = status;
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(body);
     };
@@ -301,7 +309,7 @@ function startProxy(upstreamPort: number): Promise<{ port: number; proxy: Regist
       answer(200, {}, JSON.stringify({ token: issued, access_token: issued, expires_in: 300 }));
       return;
     }
-    if ((behaviour.auth === 'bearer' || behaviour.auth === 'refuse') && !(behaviour.auth === 'bearer' && authorized)) {
+    if (!authorized) {
       const scope = name ? `,scope="repository:${name}:pull"` : '';
       answer(
         401,
@@ -312,11 +320,10 @@ function startProxy(upstreamPort: number): Promise<{ port: number; proxy: Regist
     }
     const crafted = behaviour.manifest;
     if (crafted && kind === 'manifest' && name === crafted.name && reference === crafted.reference) {
-      record.status = 200;
       res.writeHead(200, {
         'content-type': crafted.mediaType,
         'content-length': String(crafted.body.length),
-        'docker-content-digest': `sha256:${createHash('sha256').update(crafted.body).digest('hex')}`,
+        'docker-content-digest': sha256(crafted.body),
       });
       res.end(req.method === 'HEAD' ? undefined : crafted.body);
       return;
@@ -329,13 +336,9 @@ function startProxy(upstreamPort: number): Promise<{ port: number; proxy: Regist
     const headers = { ...req.headers, host: `127.0.0.1:${upstreamPort}` };
     delete headers.authorization;
     const upstream = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path, headers }, (up) => {
-      record.status = up.statusCode ?? 0;
-      const cut =
-        behaviour.cut?.digest === reference && kind === 'blob' && req.method === 'GET' ? behaviour.cut : undefined;
-      const throttle =
-        behaviour.throttle?.digest === reference && kind === 'blob' && req.method === 'GET'
-          ? behaviour.throttle
-          : undefined;
+      const blobGet = kind === 'blob' && req.method === 'GET';
+      const cut = blobGet && behaviour.cut?.digest === reference ? behaviour.cut : undefined;
+      const throttle = blobGet && behaviour.throttle?.digest === reference ? behaviour.throttle : undefined;
       if (!cut && !throttle) {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
@@ -387,7 +390,6 @@ function startProxy(upstreamPort: number): Promise<{ port: number; proxy: Regist
         (r) =>
           r.kind === 'blob' && r.method === 'GET' && r.authorized && (digest === undefined || r.reference === digest),
       ).length,
-    manifestGets: () => requests.filter((r) => r.kind === 'manifest' && r.method === 'GET').length,
     sentBytes: (digest) => sent.get(digest) ?? 0,
     behave: (next) => {
       behaviour = next;
@@ -423,12 +425,8 @@ export interface Registry {
   address: string;
   /** `127.0.0.1:PORT` of the registry itself, for pushes. */
   upstream: string;
-  /** The registry's storage root. */
-  root: string;
   proxy: RegistryProxy;
   push(repository: string, tag: string, image: BuiltImage | BuiltIndex): Promise<void>;
-  /** Where the registry keeps a blob's bytes. */
-  blobFile(digest: string): string;
   /** Changes bytes of a stored blob, keeping its size; the returned function puts them back. */
   corruptBlob(digest: string): () => void;
   /** Cuts a stored blob to half its size; the returned function puts it back. */
@@ -450,7 +448,18 @@ const freePort = (): Promise<number> =>
 export const closedPort = freePort;
 
 function registryBinary(): string {
-  const found = spawnSync('sh', ['-c', 'command -v docker-registry'], { encoding: 'utf8' }).stdout.trim();
+  const found = (process.env.PATH ?? '')
+    .split(':')
+    .filter(Boolean)
+    .map((dir) => join(dir, 'docker-registry'))
+    .find((path) => {
+      try {
+        accessSync(path, constants.X_OK);
+        return statSync(path).isFile(); // as command -v: an executable file, not a directory
+      } catch {
+        return false;
+      }
+    });
   if (!found) {
     throw new Error(
       "the image tests need a real registry and docker-registry is not installed: apt-get install docker-registry (Debian's CNCF distribution registry; its own service is not used)",
@@ -459,17 +468,12 @@ function registryBinary(): string {
   return found;
 }
 
-export interface RegistryOptions {
-  /** Logs of the registry kept for an error message (the last lines). */
-  keepLogLines?: number;
-}
-
 /**
  * Starts `docker-registry serve` on a free port of 127.0.0.1 with a fresh root directory, and the
  * proxy in front of it; resolves once GET /v2/ answers 200. `stop()` (or the process's exit)
  * stops both and removes the directory.
  */
-export async function startRegistry({ keepLogLines = 20 }: RegistryOptions = {}): Promise<Registry> {
+export async function startRegistry(): Promise<Registry> {
   const binary = registryBinary();
   const dir = mkdtempSync(join(tmpdir(), 'ctr-registry-'));
   const root = join(dir, 'root');
@@ -501,7 +505,7 @@ export async function startRegistry({ keepLogLines = 20 }: RegistryOptions = {})
   const log: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => {
     log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    log.splice(0, Math.max(0, log.length - keepLogLines));
+    log.splice(0, Math.max(0, log.length - LOG_LINES_KEPT));
   });
   const cleanUp = (): void => {
     child.kill('SIGKILL');
@@ -579,7 +583,6 @@ export async function startRegistry({ keepLogLines = 20 }: RegistryOptions = {})
   return {
     address: `127.0.0.1:${front.port}`,
     upstream,
-    root,
     proxy: front.proxy,
     async push(repository, tag, image) {
       if ('index' in image) {
@@ -589,7 +592,6 @@ export async function startRegistry({ keepLogLines = 20 }: RegistryOptions = {})
         await pushImage(repository, tag, image);
       }
     },
-    blobFile,
     corruptBlob: (digest) =>
       rewrite(digest, (bytes) => {
         // The middle of the blob, inverted: same size, so only the digest can tell.

@@ -237,14 +237,19 @@ export function libseccompFact(load: { version: string } | { error: string }): F
 }
 // #endregion libseccomp
 
+/** Whether /proc/filesystems (its text) lists overlay: built in, or its module loaded. */
+export function overlayListed(filesystems: string): boolean {
+  return filesystems.split('\n').some((line) => line.trim().split(/\s+/).at(-1) === 'overlay');
+}
+
 /**
  * Step 09 mounts the container's root as an overlay. The kernel lists a filesystem in
  * /proc/filesystems once it is built in or its module is loaded; a module that is only installed
  * is loaded by the kernel itself at the first overlay mount (request_module "fs-overlay").
  */
 export function overlayFact(filesystems: string, moduleInstalled: boolean): Fact {
-  const listed = filesystems.split('\n').some((line) => line.trim().split(/\s+/).at(-1) === 'overlay');
-  if (listed) return { status: 'ok', name: 'overlayfs', detail: "in /proc/filesystems: step 09's container root" };
+  if (overlayListed(filesystems))
+    return { status: 'ok', name: 'overlayfs', detail: "in /proc/filesystems: step 09's container root" };
   if (moduleInstalled) {
     return {
       status: 'ok',

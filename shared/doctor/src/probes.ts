@@ -25,6 +25,7 @@ import {
   NAMESPACES,
   namespaceFact,
   overlayFact,
+  overlayListed,
   type ProbeResult,
   rootMount,
   TOOLS,
@@ -287,6 +288,7 @@ function overlayModuleInstalled(): boolean {
 export function readMachine(who: Invoker = invoker()): Fact[] {
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   const pid1Environ = readOrNull('/proc/1/environ');
+  const filesystems = readFileOr('/proc/filesystems', '');
   return [
     kernelFact(release()),
     privilegeFact(who),
@@ -314,7 +316,7 @@ export function readMachine(who: Invoker = invoker()): Fact[] {
     ...cgroupFacts(who, mountinfo),
     ...toolFacts(),
     libseccompFact(libseccompProbe()),
-    overlayFact(readFileOr('/proc/filesystems', ''), overlayModuleInstalled()),
+    overlayFact(filesystems, !overlayListed(filesystems) && overlayModuleInstalled()),
     subordinateFact(who),
     rootfsFact(),
   ];

@@ -47,9 +47,7 @@ export function buildStartCli(step: Step): {
     .description(`A container runtime, step ${step.id}: ${step.title}`)
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({
-      outputError: (text, write) => write(`ctr: ${text.replace(/^error: /, '').trim()} (see: ctr start --help)\n`),
-    });
+    .configureOutput({ outputError: usageError('start') });
 
   const start = program
     .command('start')
@@ -97,16 +95,11 @@ export async function runCli(
   });
   for (const command of step.commands) {
     const sub = program.command(command.usage).summary(command.summary);
-    sub
-      .configureOutput({
-        outputError: (text, write) =>
-          write(`ctr: ${text.replace(/^error: /, '').trim()} (see: ctr ${sub.name()} --help)\n`),
-      })
-      .action(async (...args: unknown[]) => {
-        // commander passes each positional argument (an array for a variadic one), then options.
-        const positional = args.slice(0, -2).flat() as string[];
-        exitCode = await command.run(positional, log);
-      });
+    sub.configureOutput({ outputError: usageError(sub.name()) }).action(async (...args: unknown[]) => {
+      // commander passes each positional argument (an array for a variadic one), then options.
+      const positional = args.slice(0, -2).flat() as string[];
+      exitCode = await command.run(positional, log);
+    });
   }
   try {
     await program.parseAsync(dropPnpmSeparator(argv));
@@ -121,6 +114,11 @@ export async function runCli(
     if (process.env.CTR_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     return failure.exitCode;
   }
+}
+
+/** commander's usage errors as the runtime's one line, pointing at the command's --help. */
+function usageError(command: string): (text: string, write: (text: string) => void) => void {
+  return (text, write) => write(`ctr: ${text.replace(/^error: /, '').trim()} (see: ctr ${command} --help)\n`);
 }
 
 /** Adds the flags to `command`; returns how to read their values back once it has parsed. */

@@ -28,6 +28,12 @@ import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, RuntimeError } from './errors.js';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** The variables every command gets unless something says otherwise (-e, an image's Env). */
+export const DEFAULT_ENV: ReadonlyMap<string, string> = new Map([
+  ['PATH', DEFAULT_PATH],
+  ['HOME', '/root'],
+]);
+
 /** Finds `command` the way execvp(3) does, in the PATH of the container's environment. */
 export function resolveCommand(command: string, env: readonly string[]): string {
   if (command === '') throw new RuntimeError('the command is empty', EXIT_NOT_FOUND);

@@ -105,14 +105,14 @@ async function build(entry: string, bundle: string): Promise<void> {
     logLevel: 'silent',
     plugins: [
       {
-        // koffi loads a native .node file from its own package; tar (building a rootfs) and
-        // esbuild (building this bundle) are needed only now and then. All three stay outside the
-        // bundle, required from their absolute paths: neither process compiles 230 KB it does not
-        // use. (commander stays in: the host always needs it, and a file of its own costs the host
+        // koffi loads a native .node file from its own package; tar (building a rootfs), esbuild
+        // (building this bundle) and cli-progress (step 09's pull on a terminal) are needed only
+        // now and then. They stay outside the bundle, required from their absolute paths: neither
+        // process compiles what it does not use. (commander stays in: the host always needs it, and a file of its own costs the host
         // more, ~8 ms, than it would save the init, ~2 ms.)
         name: 'external-at-path',
         setup: (b) =>
-          b.onResolve({ filter: /^(koffi|tar|esbuild)$/ }, async (args) => {
+          b.onResolve({ filter: /^(koffi|tar|esbuild|cli-progress)$/ }, async (args) => {
             if (args.pluginData === 'external-at-path') return undefined;
             // As require() sees it: koffi's ES module entry would bring the ES module loader back.
             const { path, errors } = await b.resolve(args.path, {

@@ -24,7 +24,7 @@ import { signalExitCode } from '@ctr/syscalls';
 import { HostChannel } from './channel.js';
 import { Cleanup } from './cleanup.js';
 import { EXIT_RUNTIME_ERROR, RuntimeError, UsageError } from './errors.js';
-import { DEFAULT_PATH } from './exec.js';
+import { DEFAULT_ENV } from './exec.js';
 import { type AnyFeature, type ContainerSpec, namespacesOf, type Step } from './feature.js';
 import type { FlagTable, FlagValues } from './flags.js';
 import { asHook, asRuntime } from './hooks.js';
@@ -208,10 +208,7 @@ async function buildSpec(step: Step, options: StartOptions): Promise<ContainerSp
  * the terminal it is drawing on. `-e KEY` alone copies KEY from the host, as in docker.
  */
 export function containerEnv(assignments: readonly string[], host: NodeJS.ProcessEnv = process.env): string[] {
-  const env = new Map<string, string>([
-    ['PATH', DEFAULT_PATH],
-    ['HOME', '/root'],
-  ]);
+  const env = new Map(DEFAULT_ENV);
   if (host.TERM) env.set('TERM', host.TERM);
   for (const assignment of assignments) {
     const eq = assignment.indexOf('=');

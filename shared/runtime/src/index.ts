@@ -13,7 +13,7 @@ export {
   todo,
   UsageError,
 } from './errors.js';
-export { commandFailure, DEFAULT_PATH, handOverStdioOnly, resolveCommand } from './exec.js';
+export { commandFailure, DEFAULT_ENV, DEFAULT_PATH, handOverStdioOnly, resolveCommand } from './exec.js';
 export {
   type AnyFeature,
   type Bind,

@@ -8,8 +8,13 @@ import { cgroupsWithoutRoot, mountsInUserNamespace, networkWithoutRoot } from '.
 import { userNamespace } from './user-namespace.js';
 
 export { DEFAULT_RANGE, subordinateRange, usernsRefusalHint } from './idmap.js';
-export { shiftedCopy } from './mapped-rootfs.js';
-export { type RootfsMapping, type UsernsConfig, userNamespace, userNamespaceWith } from './user-namespace.js';
+export {
+  type RootfsMapping,
+  shiftedRootfs,
+  type UsernsConfig,
+  userNamespace,
+  userNamespaceWith,
+} from './user-namespace.js';
 
 export const step07 = defineStep({
   id: '07',

@@ -193,15 +193,18 @@ function mapRootfs(rootfs: string, pid: number, spec: ContainerSpec, config: Use
     try {
       rmdirSync(target);
     } catch {}
-    const shift = {
-      uid: config.uidMap[0]?.outside ?? DEFAULT_RANGE.start,
-      gid: config.gidMap[0]?.outside ?? DEFAULT_RANGE.start,
-    };
-    process.stderr.write(
-      `ctr: notice: no idmapped mount here (${(error as Error).message}): using a copy with shifted owners\n`,
-    );
-    return shiftedCopy(rootfs, `${rootfs}.uid-${shift.uid}`, shift, (line) => process.stderr.write(`ctr: ${line}\n`));
+    return shiftedRootfs(rootfs, config, error as Error);
   }
+}
+
+/** Where idmapped mounts are refused: a copy of the rootfs whose owners fit the map, said once. */
+export function shiftedRootfs(rootfs: string, config: UsernsConfig, refusal: Error): string {
+  const shift = {
+    uid: config.uidMap[0]?.outside ?? DEFAULT_RANGE.start,
+    gid: config.gidMap[0]?.outside ?? DEFAULT_RANGE.start,
+  };
+  process.stderr.write(`ctr: notice: no idmapped mount here (${refusal.message}): using a copy with shifted owners\n`);
+  return shiftedCopy(rootfs, `${rootfs}.uid-${shift.uid}`, shift, (line) => process.stderr.write(`ctr: ${line}\n`));
 }
 // #endregion map-rootfs
 

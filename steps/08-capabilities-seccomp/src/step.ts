@@ -4,7 +4,8 @@ import { security } from './security.js';
 
 export { CAPABILITIES, capabilityMask, DEFAULT_CAPABILITIES } from './capabilities.js';
 export { libseccompVersion } from './libseccomp.js';
-export { security } from './security.js';
+export { type SecurityConfig, security } from './security.js';
+export type { ContainerUser } from './user.js';
 
 export const step08 = defineStep({
   id: '08',

@@ -1,11 +1,9 @@
 /** `ctr pull`, `ctr images`, `ctr rmi`: what they print and when they refuse. */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { containerStateDir, isAlive, RuntimeError, readFileOr, STATE_DIR } from '@ctr/runtime';
+import { RuntimeError } from '@ctr/runtime';
 import { formatSize } from './progress.js';
 import { pullImage } from './pull.js';
-import { type ImageReference, parseReference, shortRepository } from './reference.js';
-import { collectGarbage, findEntry, readIndex, updateIndex } from './store.js';
+import { hex, type ImageReference, parseReference, shortRepository } from './reference.js';
+import { collectGarbage, findEntry, inUseByContainers, readIndex, updateIndex } from './store.js';
 
 export async function pullCommand(name: string, log: (line: string) => void): Promise<number> {
   const reference = parseReference(name);
@@ -22,7 +20,7 @@ export function imagesCommand(): number {
     rows.push([
       shortRepository(entry.registry, entry.repository),
       entry.tag ?? '<none>',
-      entry.id.replace(/^sha256:/, '').slice(0, 12),
+      hex(entry.id).slice(0, 12),
       formatSize(entry.size).replace(' ', ''),
     ]);
   }
@@ -35,36 +33,19 @@ export function imagesCommand(): number {
   return 0;
 }
 
-/** Manifest digests of images that running containers use: `<state>/image` beside a live `owner`. */
-export function imagesInUse(): Map<string, string> {
-  const used = new Map<string, string>();
-  let ids: string[];
-  try {
-    ids = readdirSync(join(STATE_DIR, 'containers'));
-  } catch {
-    return used;
-  }
-  for (const id of ids) {
-    const digest = readFileOr(join(containerStateDir(id), 'image'), null)?.trim();
-    const owner = Number(readFileOr(join(containerStateDir(id), 'owner'), '0'));
-    if (digest && owner > 0 && isAlive(owner)) used.set(digest, id);
-  }
-  return used;
-}
-
 /**
  * Every name is checked before anything is removed: an unknown name or an image in use removes
  * nothing. Then the names go, and every layer and blob no remaining image uses.
  */
-export function rmiCommand(names: string[], _log: (line: string) => void): number {
+export function rmiCommand(names: string[]): number {
   const references: ImageReference[] = names.map(parseReference);
   const removed = updateIndex((index) => {
-    const inUse = imagesInUse();
+    const inUse = inUseByContainers();
     const keys: string[] = [];
     for (const [i, ref] of references.entries()) {
       const found = findEntry(index, ref);
       if (!found) throw new RuntimeError(`no such image ${names[i]}: see ctr images`);
-      const container = inUse.get(found[1].digest);
+      const container = inUse.manifests.get(hex(found[1].digest));
       if (container) {
         throw new RuntimeError(
           `image ${found[0]} is used by running container ${container}: stop it first; nothing was removed`,
@@ -73,7 +54,7 @@ export function rmiCommand(names: string[], _log: (line: string) => void): numbe
       keys.push(found[0]);
     }
     for (const key of keys) delete index.images[key];
-    return { keys, layers: collectGarbage(index) };
+    return { keys, layers: collectGarbage(index, inUse) };
   });
   for (const key of removed.keys) process.stdout.write(`Untagged: ${key}\n`);
   for (const layer of removed.layers) process.stdout.write(`Deleted: ${layer}\n`);

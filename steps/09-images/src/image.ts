@@ -7,8 +7,9 @@
  */
 import { lstatSync, mkdirSync, readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ContainerUser, SecurityConfig } from '@ctr/08';
 import { defaultRootfsPath } from '@ctr/rootfs';
-import { type ContainerSpec, DEFAULT_PATH, defineFeature, flag, RuntimeError, UsageError } from '@ctr/runtime';
+import { type ContainerSpec, DEFAULT_ENV, defineFeature, flag, RuntimeError, UsageError } from '@ctr/runtime';
 import type { ImageConfig } from './store.js';
 
 export interface ImageSettings {
@@ -18,12 +19,6 @@ export interface ImageSettings {
   /** Absolute directories of the unpacked layers, bottom first. */
   layers: string[];
   workingDir: string | null;
-}
-
-/** The user as step 08's security feature holds it (uid, and gid or null for passwd's). */
-interface ContainerUser {
-  uid: number;
-  gid: number | null;
 }
 
 export const image = defineFeature({
@@ -41,7 +36,7 @@ export const image = defineFeature({
     if (spec.rootfs !== defaultRootfsPath()) {
       throw new UsageError(`--image ${name} and --rootfs ${spec.rootfs}: give one of them`);
     }
-    // Loaded here, not at the top: the init (this same program) never pulls.
+    // Loaded here, not at the top: only a start that needs the image runs them (the init never).
     const { parseReference } = await import('./reference.js');
     const { findImage } = await import('./store.js');
     const reference = parseReference(name);
@@ -70,7 +65,6 @@ export const image = defineFeature({
  */
 export const workingDirectory = defineFeature({
   name: 'workdir',
-  configure: () => ({}),
   setup(_config, spec) {
     const workingDir = (spec.features.image as ImageSettings | null | undefined)?.workingDir;
     if (!workingDir) return;
@@ -98,21 +92,16 @@ export function applyImageConfig(config: ImageConfig, spec: ContainerSpec, layer
     throw new UsageError('the image has no Entrypoint nor Cmd: give the command after the image');
   }
   spec.env = mergeEnv(spec.env, config.Env ?? []);
-  const security = spec.features.security as { user: ContainerUser | null } | null | undefined;
+  const security = spec.features.security as SecurityConfig | null | undefined;
   if (config.User && security && security.user === null) security.user = resolveUser(config.User, layers);
 }
-
-/** The runtime's defaults, which an image's own values replace; anything else in `env` came from -e. */
-const DEFAULTS = new Map([
-  ['PATH', DEFAULT_PATH],
-  ['HOME', '/root'],
-]);
 
 export function mergeEnv(env: readonly string[], imageEnv: readonly string[]): string[] {
   const merged = new Map(env.map((entry) => split(entry)));
   for (const [key, value] of imageEnv.map(split)) {
     const current = merged.get(key);
-    if (current === undefined || current === DEFAULTS.get(key)) merged.set(key, value);
+    // The runtime's defaults give way to the image's; anything else in `env` came from -e.
+    if (current === undefined || current === DEFAULT_ENV.get(key)) merged.set(key, value);
   }
   return [...merged].map(([key, value]) => `${key}=${value}`);
 }
@@ -125,30 +114,28 @@ function split(entry: string): [string, string] {
 /** `User` as docker reads it: uid, name, uid:gid, name:group; names from the image's own files. */
 export function resolveUser(user: string, layers: readonly string[]): ContainerUser {
   const [userPart = '', groupPart] = user.split(':');
-  const uid = /^\d+$/.test(userPart) ? Number(userPart) : lookup(layers, 'etc/passwd', userPart, user);
-  const gid =
-    groupPart === undefined
-      ? null
-      : /^\d+$/.test(groupPart)
-        ? Number(groupPart)
-        : lookup(layers, 'etc/group', groupPart, user);
-  return { uid, gid: gid ?? (/^\d+$/.test(userPart) ? null : primaryGroup(layers, userPart)) };
+  // A name: its passwd line gives the uid, and the group when none is given (null: step 08 looks).
+  let uid = Number(userPart);
+  let primaryGroup: number | null = null;
+  if (!NUMBER.test(userPart)) {
+    const [, , id, gid = ''] = accountLine(layers, 'etc/passwd', userPart, user);
+    uid = Number(id);
+    if (NUMBER.test(gid)) primaryGroup = Number(gid);
+  }
+  if (groupPart === undefined) return { uid, gid: primaryGroup };
+  const gid = NUMBER.test(groupPart) ? Number(groupPart) : Number(accountLine(layers, 'etc/group', groupPart, user)[2]);
+  return { uid, gid };
 }
 
-function lookup(layers: readonly string[], file: string, name: string, user: string): number {
+const NUMBER = /^\d+$/;
+
+/** The fields of `name`'s line in the image's /etc/passwd or /etc/group (one with a numeric id). */
+function accountLine(layers: readonly string[], file: string, name: string, user: string): string[] {
   for (const line of imageFile(layers, file).split('\n')) {
-    const [entry, , id] = line.split(':');
-    if (entry === name && id && /^\d+$/.test(id)) return Number(id);
+    const fields = line.split(':');
+    if (fields[0] === name && NUMBER.test(fields[2] ?? '')) return fields;
   }
   throw new RuntimeError(`the image's User "${user}": no "${name}" in its /${file}: run with --user uid[:gid]`);
-}
-
-function primaryGroup(layers: readonly string[], name: string): number | null {
-  for (const line of imageFile(layers, 'etc/passwd').split('\n')) {
-    const [entry, , , gid] = line.split(':');
-    if (entry === name && gid && /^\d+$/.test(gid)) return Number(gid);
-  }
-  return null;
 }
 
 /**

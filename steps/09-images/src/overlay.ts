@@ -13,7 +13,7 @@
  */
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RootfsMapping, shiftedCopy } from '@ctr/07';
+import { type RootfsMapping, shiftedRootfs } from '@ctr/07';
 import { containerStateDir, RuntimeError } from '@ctr/runtime';
 import {
   AT_RECURSIVE,
@@ -81,12 +81,7 @@ export const overlayRootfs: RootfsMapping = (rootfs, pid, spec, config, cleanup)
     } catch (error) {
       if (!(error instanceof SyscallError) || image) throw error;
       // A filesystem without idmapped mounts: step 07's copy with shifted owners, as the lower.
-      process.stderr.write(
-        `ctr: notice: no idmapped mount here (${error.message}): using a copy with shifted owners\n`,
-      );
-      lowerdir = shiftedCopy(rootfs, `${rootfs}.uid-${root.uid}`, root, (line) =>
-        process.stderr.write(`ctr: ${line}\n`),
-      );
+      lowerdir = shiftedRootfs(rootfs, config, error);
     }
     // nodev: a device node shipped in an image (a disk, a tty of the host's) opens nothing. The
     // container's /dev is a mount of its own; overlayfs reads its own 0/0 whiteouts regardless.

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { RuntimeError } from '@ctr/runtime';
 import { createProgress } from './progress.js';
-import type { ImageReference } from './reference.js';
+import { hex, type ImageReference } from './reference.js';
 import {
   checkDescriptor,
   choosePlatform,
@@ -39,8 +39,7 @@ import { unpackLayer } from './unpack.js';
 const PARALLEL_LAYERS = 3;
 let tmpCounter = 0;
 /** Named with the pid: the next pull knows a dead pull's leftovers by it. */
-const tmpName = (what: string): string =>
-  join(tmpDir(), `${process.pid}-${tmpCounter++}-${what.replace(/^sha256:/, '').slice(0, 16)}`);
+const tmpName = (what: string): string => join(tmpDir(), `${process.pid}-${tmpCounter++}-${hex(what).slice(0, 16)}`);
 
 export async function pullImage(
   ref: ImageReference,
@@ -64,9 +63,6 @@ export async function pullImage(
       );
     }
     throw error;
-  } finally {
-    // Once the index names them (or the pull failed), no lease is needed.
-    releaseLayers();
   }
 }
 
@@ -119,9 +115,8 @@ async function pull(
   const known = readIndex().layerSizes;
   const sizes: Record<string, number> = {};
   try {
-    const queue = [...new Set(manifest.layers.map((l) => l.digest))].map(
-      (digest) => manifest.layers.find((l) => l.digest === digest) as Descriptor,
-    );
+    // A layer listed twice is fetched once.
+    const queue = [...new Map(manifest.layers.map((layer) => [layer.digest, layer])).values()];
     const worker = async (): Promise<void> => {
       for (let layer = queue.shift(); layer; layer = queue.shift()) {
         sizes[layer.digest] = await fetchLayer(client, layer, progress, known, created);
@@ -152,6 +147,7 @@ async function pull(
     index.images[ref.name] = entry;
     Object.assign(index.layerSizes, sizes);
   });
+  releaseLayers(); // the index names them now
   const stored = toStoredImage(ref.name, entry);
   if (!stored)
     throw new RuntimeError(`${ref.name}: stored, but a layer vanished at once: is another ctr removing images?`);

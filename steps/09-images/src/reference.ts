@@ -19,7 +19,10 @@ export const DOCKER_HUB = 'docker.io';
 // The grammar of distribution's reference package (reference/regexp.go).
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^\w[\w.-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** The only digest this runtime takes: a digest becomes a path in the store (store.ts). */
+export const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** A digest's hex part, as the store names files. */
+export const hex = (digest: string): string => digest.replace(/^sha256:/, '');
 const REGISTRY =
   /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::\d+)?$/;
 

@@ -7,7 +7,7 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RuntimeError } from '@ctr/runtime';
-import { type ImageReference, registryUrl } from './reference.js';
+import { DIGEST, type ImageReference, registryUrl } from './reference.js';
 
 export const MEDIA = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -15,6 +15,7 @@ export const MEDIA = {
   dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
 } as const;
+const MANIFEST_TYPES = Object.values(MEDIA);
 
 /** The layer types a pull unpacks, and how each is compressed. */
 export const LAYER_MEDIA: Record<string, 'none' | 'gzip' | 'zstd'> = {
@@ -50,7 +51,6 @@ export interface FetchedManifest {
 
 /** containerd's limit: a manifest or index larger than this is not one. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /**
  * A descriptor as the registry sent it, checked before anything is built from it: the digest
@@ -223,7 +223,7 @@ export class RegistryClient {
 
   /** A manifest or an index, by tag or digest; a digest asked for is checked against the bytes. */
   async manifest(reference: string): Promise<FetchedManifest> {
-    const accept = [MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest].join(', ');
+    const accept = MANIFEST_TYPES.join(', ');
     const response = await this.get(`/manifests/${reference}`, accept);
     if (!response.ok) return this.fail(response, this.ref.name);
     const bytes = await readLimited(response, MAX_MANIFEST_BYTES, `${this.ref.name}: the manifest ${reference}`);
@@ -242,7 +242,7 @@ export class RegistryClient {
     const declared = parsed?.mediaType;
     const header = (response.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
     const mediaType = declared ?? header;
-    if (![MEDIA.ociIndex, MEDIA.ociManifest, MEDIA.dockerList, MEDIA.dockerManifest].includes(mediaType as never)) {
+    if (!MANIFEST_TYPES.includes(mediaType as never)) {
       throw new RuntimeError(
         `${this.ref.name}: unsupported manifest type ${mediaType || '(none)'}: pull an OCI or Docker v2 image`,
       );

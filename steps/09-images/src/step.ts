@@ -6,7 +6,7 @@ import { overlayRootfs } from './overlay.js';
 
 export { image } from './image.js';
 
-// The commands' code is loaded when one runs: `start` (and the init) never load the registry client.
+// The commands' code is loaded when one runs (the init's esbuild bundle carries it, never run).
 const commands = () => import('./commands.js');
 
 export const step09 = defineStep({
@@ -35,7 +35,7 @@ export const step09 = defineStep({
     {
       usage: 'rmi <names...>',
       summary: 'remove images, and every layer no other image uses',
-      run: async (names, log) => (await commands()).rmiCommand(names, log),
+      run: async (names) => (await commands()).rmiCommand(names),
     },
   ],
 });

@@ -6,19 +6,10 @@
  *   index.json            names -> manifest digest, config digest, layers, size
  * On disk under /var/lib (not /run, which is RAM on most machines), as containerd keeps content.
  */
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { containerStateDir, isAlive, RuntimeError, readFileOr, STATE_DIR } from '@ctr/runtime';
-import type { ImageReference } from './reference.js';
+import { DIGEST, hex, type ImageReference } from './reference.js';
 
 export const STORE_DIR: string = process.env.CTR_STORE_DIR ?? '/var/lib/ctr';
 
@@ -58,8 +49,6 @@ export interface StoreIndex {
   layerSizes: Record<string, number>;
 }
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const hex = (digest: string): string => digest.replace(/^sha256:/, '');
 /**
  * A digest becomes a path: `sha256:../../etc` would name a directory outside the store, and a
  * pull would take the host's /etc for an already stored layer. Only 64 lowercase hex pass.
@@ -190,8 +179,6 @@ export function updateIndex<T>(change: (index: StoreIndex) => T): T {
  * yet. removeLeftovers drops the lease of a pull that died; releaseLayers that of one that ended.
  */
 export function leaseLayers(digests: string[]): void {
-  for (const digest of digests) checkedHex(digest);
-  ensureStore();
   const temp = `${leasePath()}.new`;
   writeFileSync(temp, `${digests.join('\n')}\n`);
   renameSync(temp, leasePath());
@@ -214,29 +201,32 @@ function leasedLayers(): Set<string> {
   return leased;
 }
 
+export interface InUse {
+  /** Manifest hex digest -> the id of a running container of that image. */
+  manifests: Map<string, string>;
+  /** Layer directory names (hex digests). */
+  layers: Set<string>;
+}
+
 /**
  * What live containers run on: `<state>/image` (the manifest digest) and `<state>/layers` (one
  * layer directory per line) beside an `owner` pid that is alive. A tag moved to another image, or
  * an rmi of another name, must not take the layers from under a running container's overlay.
  */
-export function inUseByContainers(): { manifests: Set<string>; layers: Set<string> } {
-  const manifests = new Set<string>();
+export function inUseByContainers(): InUse {
+  const manifests = new Map<string, string>();
   const layers = new Set<string>();
   for (const id of safeReaddir(join(STATE_DIR, 'containers'))) {
     const dir = containerStateDir(id);
     const owner = Number(readFileOr(join(dir, 'owner'), '0'));
     if (!(owner > 0 && isAlive(owner))) continue;
     const digest = readFileOr(join(dir, 'image'), '').trim();
-    if (DIGEST.test(digest)) manifests.add(hex(digest));
+    if (DIGEST.test(digest)) manifests.set(hex(digest), id);
     for (const line of readFileOr(join(dir, 'layers'), '').split('\n')) {
       if (line.trim()) layers.add(basename(line.trim()));
     }
   }
   return { manifests, layers };
-}
-
-export function indexKey(ref: Pick<ImageReference, 'name'>): string {
-  return ref.name;
 }
 
 /** The stored entry for `ref`: by its name, or (for a digest reference) any entry with that manifest. */
@@ -270,13 +260,7 @@ export function findImage(ref: ImageReference): StoredImage | null {
  * that is no longer alive are nobody's.
  */
 export function removeLeftovers(): void {
-  let names: string[];
-  try {
-    names = readdirSync(tmpDir());
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  for (const name of safeReaddir(tmpDir())) {
     const pid = Number(name.split('-')[0]);
     if (!(pid > 0) || (pid !== process.pid && !isAlive(pid)))
       rmSync(join(tmpDir(), name), { recursive: true, force: true });
@@ -287,8 +271,7 @@ export function removeLeftovers(): void {
  * Layers and blobs that no image in `index`, no live pull's lease and no live container names:
  * removed; the layer digests removed are returned. Called under the lock.
  */
-export function collectGarbage(index: StoreIndex): string[] {
-  const containers = inUseByContainers();
+export function collectGarbage(index: StoreIndex, containers: InUse = inUseByContainers()): string[] {
   const usedLayers = new Set([
     ...Object.values(index.images).flatMap((e) => e.layers.map(hex)),
     ...leasedLayers(),
@@ -296,7 +279,7 @@ export function collectGarbage(index: StoreIndex): string[] {
   ]);
   const usedBlobs = new Set([
     ...Object.values(index.images).flatMap((e) => [hex(e.digest), hex(e.id)]),
-    ...containers.manifests,
+    ...containers.manifests.keys(),
   ]);
   const removed: string[] = [];
   const layersDir = join(STORE_DIR, 'layers', 'sha256');
@@ -322,11 +305,4 @@ function safeReaddir(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** Removes an empty directory, ignoring one that is not there or not empty. */
-export function removeIfEmpty(dir: string): void {
-  try {
-    rmdirSync(dir);
-  } catch {}
 }

@@ -10,10 +10,9 @@
  * Then the OCI whiteouts become overlay's own: `.wh.NAME` a char device 0/0 named NAME,
  * `.wh..wh..opq` the xattr trusted.overlay.opaque=y on its directory.
  */
-import { spawnSync } from 'node:child_process';
 import { closeSync, lstatSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { onPath, RuntimeError } from '@ctr/runtime';
+import { hostCommand, onPath, RuntimeError } from '@ctr/runtime';
 import { lsetxattr, mknodWhiteout } from '@ctr/syscalls';
 
 const WHITEOUT = '.wh.';
@@ -42,24 +41,20 @@ export function unpackLayer(blob: string, dir: string, name: string): number {
     throw new RuntimeError(`layer ${name} is zstd-compressed and zstd is not installed: apt-get install zstd`);
   }
   // GNU tar detects gzip and zstd from the file's first bytes itself (reading a file, not a pipe).
-  const result = spawnSync(
-    'tar',
-    [
-      '--extract',
-      '--file',
-      blob,
-      '--directory',
-      dir,
-      '--numeric-owner',
-      '--same-owner',
-      '--same-permissions',
-      // File capabilities (ping's cap_net_raw) live in this xattr; no other is taken from an image
-      // (a trusted.overlay.* one would steer overlayfs).
-      '--xattrs',
-      '--xattrs-include=security.capability',
-    ],
-    { encoding: 'utf8' },
-  );
+  const result = hostCommand('tar', [
+    '--extract',
+    '--file',
+    blob,
+    '--directory',
+    dir,
+    '--numeric-owner',
+    '--same-owner',
+    '--same-permissions',
+    // File capabilities (ping's cap_net_raw) live in this xattr; no other is taken from an image
+    // (a trusted.overlay.* one would steer overlayfs).
+    '--xattrs',
+    '--xattrs-include=security.capability',
+  ]);
   if (result.error || result.status !== 0) {
     // tar's notes (`Removing leading /`) and its closing line are not the reason.
     const reason = result.stderr

@@ -17,6 +17,8 @@ const { parseReference } = await import('../src/reference.js');
 const { containerStateDir } = await import('@ctr/runtime');
 
 const digest = (c: string): string => `sha256:${c.repeat(64)}`;
+/** The pid of a process that has exited and been reaped: a holder that is gone. */
+const deadPid = (): number => spawnSync('true').pid as number;
 
 function addImage(name: string, manifest: string, config: string, layers: string[]): void {
   const ref = parseReference(name);
@@ -71,17 +73,15 @@ describe('the image store', REFERENCE, () => {
   });
 
   it("removes what a dead pull left in tmp/, and keeps a live one's", () => {
-    const dead = spawnSync('true').pid as number;
-    mkdirSync(join(store.tmpDir(), `${dead}-0-layer.d`));
+    mkdirSync(join(store.tmpDir(), `${deadPid()}-0-layer.d`));
     writeFileSync(join(store.tmpDir(), `${process.pid}-0-blob`), '');
     store.removeLeftovers();
     expect(readdirSync(store.tmpDir())).toEqual([`${process.pid}-0-blob`]);
   });
 
   it('breaks a lock its dead holder left', () => {
-    const dead = spawnSync('true').pid as number;
     mkdirSync(join(root, 'index.lock'));
-    writeFileSync(join(root, 'index.lock', 'pid'), String(dead));
+    writeFileSync(join(root, 'index.lock', 'pid'), String(deadPid()));
     expect(store.updateIndex((index) => Object.keys(index.images))).toEqual(['127.0.0.1:5000/a:v1']);
     expect(existsSync(join(root, 'index.lock'))).toBe(false);
   });
@@ -94,9 +94,8 @@ describe('the image store', REFERENCE, () => {
   });
 
   it("loses no update when processes race to break a dead holder's lock", async () => {
-    const dead = spawnSync('true').pid as number;
     mkdirSync(join(root, 'index.lock'));
-    writeFileSync(join(root, 'index.lock', 'pid'), String(dead));
+    writeFileSync(join(root, 'index.lock', 'pid'), String(deadPid()));
     const script = join(root, 'racer.mts');
     writeFileSync(
       script,
@@ -134,8 +133,7 @@ for (let i = 0; i < 25; i++) store.updateIndex((index) => { index.layerSizes.rac
   it("keeps layers a live pull leased, and drops a dead pull's lease", () => {
     store.leaseLayers([digest('7')]);
     mkdirSync(store.layerPath(digest('7')));
-    const dead = spawnSync('true').pid as number;
-    writeFileSync(join(store.tmpDir(), `${dead}-lease`), `${digest('8')}\n`);
+    writeFileSync(join(store.tmpDir(), `${deadPid()}-lease`), `${digest('8')}\n`);
     mkdirSync(store.layerPath(digest('8')));
     expect(store.updateIndex((index) => store.collectGarbage(index))).toEqual([digest('8')]);
     expect(existsSync(store.layerPath(digest('7')))).toBe(true);
@@ -154,8 +152,7 @@ for (let i = 0; i < 25; i++) store.updateIndex((index) => { index.layerSizes.rac
     mkdirSync(store.layerPath(digest('a')));
     expect(store.updateIndex((index) => store.collectGarbage(index))).toEqual([]);
     expect(existsSync(store.blobPath(digest('9')))).toBe(true);
-    const dead = spawnSync('true').pid as number;
-    writeFileSync(join(dir, 'owner'), String(dead));
+    writeFileSync(join(dir, 'owner'), String(deadPid()));
     expect(store.updateIndex((index) => store.collectGarbage(index))).toEqual([digest('a')]);
     expect(existsSync(store.blobPath(digest('9')))).toBe(false);
   });

@@ -12,6 +12,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   readlinkSync,
   rmSync,
   symlinkSync,
@@ -24,9 +25,6 @@ import { lgetxattr } from '@ctr/syscalls';
 import { REFERENCE } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressionOf, unpackLayer } from '../src/unpack.js';
-
-if (process.getuid?.() !== 0)
-  throw new Error('unpack.test.ts needs root (chown, mknod, trusted.* xattrs): run the suite as root');
 
 let work: string;
 beforeAll(() => {
@@ -45,8 +43,6 @@ const fresh = (name: string): string => {
   mkdirSync(dir);
   return dir;
 };
-
-const xattr = (path: string, name: string): string | null => lgetxattr(path, name);
 
 describe('a layer, unpacked', REFERENCE, () => {
   it('keeps owners, modes, setuid, absolute symlinks and hard links (gzip detected by itself)', () => {
@@ -89,8 +85,8 @@ describe('a layer, unpacked', REFERENCE, () => {
     expect(existsSync(join(dir, 'etc', '.wh.deleted'))).toBe(false);
     expect(existsSync(join(dir, 'etc', 'cleared', '.wh..wh..opq'))).toBe(false);
     expect(existsSync(join(dir, 'etc', 'cleared', 'kept'))).toBe(true);
-    expect(xattr(join(dir, 'etc', 'cleared'), 'trusted.overlay.opaque')).toBe('y');
-    expect(xattr(join(dir, 'etc'), 'trusted.overlay.opaque')).toBeNull();
+    expect(lgetxattr(join(dir, 'etc', 'cleared'), 'trusted.overlay.opaque')).toBe('y');
+    expect(lgetxattr(join(dir, 'etc'), 'trusted.overlay.opaque')).toBeNull();
   });
 
   it('unpacks a zstd layer', () => {
@@ -119,7 +115,7 @@ describe('whiteouts of the same layer (OCI: they hide the layers below only)', R
     unpackLayer(blob, dir, 'sha256:same');
     expect(lstatSync(join(dir, 'a', 'foo')).isDirectory()).toBe(true);
     expect(existsSync(join(dir, 'a', 'foo', 'keep'))).toBe(true);
-    expect(xattr(join(dir, 'a', 'foo'), 'trusted.overlay.opaque')).toBe('y');
+    expect(lgetxattr(join(dir, 'a', 'foo'), 'trusted.overlay.opaque')).toBe('y');
     expect(lstatSync(join(dir, 'a', 'bar')).isFile()).toBe(true);
     expect(existsSync(join(dir, 'a', '.wh.foo')) || existsSync(join(dir, 'a', '.wh.bar'))).toBe(false);
   });
@@ -148,7 +144,7 @@ describe('a hostile layer', REFERENCE, () => {
     writeFileSync(target, 'original');
     const dir = fresh('out');
     unpackLayer(blob, dir, 'sha256:abs');
-    expect(execFileSync('cat', [target], { encoding: 'utf8' })).toBe('original');
+    expect(readFileSync(target, 'utf8')).toBe('original');
     expect(existsSync(join(dir, target))).toBe(true);
   });
 
@@ -160,11 +156,14 @@ describe('a hostile layer', REFERENCE, () => {
     const blob = join(work, 'dotdot.tar');
     tar('--create', '--absolute-names', '--file', blob, '--directory', inner, '../escape');
     rmSync(join(parent, 'escape'));
-    const dir = fresh('out');
-    expect(() => unpackLayer(blob, dir, 'sha256:dotdot')).toThrow(RuntimeError);
-    expect(() => unpackLayer(blob, fresh('out'), 'sha256:dotdot')).toThrow(
-      /layer sha256:dotdot does not unpack \(tar: .*'\.\.'/,
-    );
+    let error: unknown;
+    try {
+      unpackLayer(blob, fresh('out'), 'sha256:dotdot');
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as Error).message).toMatch(/layer sha256:dotdot does not unpack \(tar: .*'\.\.'/);
     expect(existsSync(join(parent, 'escape'))).toBe(false);
   });
 
@@ -205,7 +204,6 @@ describe('a hostile layer', REFERENCE, () => {
     writeFileSync(secret, 'secret');
     const source = fresh('src');
     linkSync(secret, join(source, 'stolen'));
-    writeFileSync(join(source, 'other'), '');
     const blob = join(work, 'hard.tar');
     // The first member is the file itself; the second, a hard link to it by its absolute name.
     tar('--create', '--absolute-names', '--file', blob, secret, '--directory', source, 'stolen');

@@ -101,19 +101,26 @@ static unsigned random_number(void) {
   return (unsigned)(now.tv_nsec ^ getpid());
 }
 
+/* A new filesystem of `fstype` on a fresh directory: 0, or the probe's result when it cannot be. */
+static int mount_fresh(const char *fstype, char *dir, size_t size, unsigned long flags, const char *data) {
+  char call[32];
+  if (fresh_dir(dir, size, fstype) < 0) return probe_error("mkdtemp under /tmp");
+  if (mount(fstype, dir, fstype, flags, data) == 0) return 0;
+  int error = errno;
+  rmdir(dir);
+  snprintf(call, sizeof call, "mount %s", fstype);
+  return blocked(call, error);
+}
+
 /*
  * 1. A v1 hierarchy of our own, release_agent = a script at its HOST path: when a cgroup with
  *    notify_on_release empties, the kernel runs the agent as root in the host's namespaces.
  */
 static int release_agent(const char *host_dir) {
   char mountpoint[64], options[64], child[128], path[256], agent[512], marker[512], script[2048];
-  if (fresh_dir(mountpoint, sizeof mountpoint, "cgroup") < 0) return probe_error("mkdtemp under /tmp");
   snprintf(options, sizeof options, "none,name=escape-probe-%u", random_number());
-  if (mount("cgroup", mountpoint, "cgroup", 0, options) < 0) {
-    int error = errno;
-    rmdir(mountpoint);
-    return blocked("mount cgroup", error);
-  }
+  int mounted = mount_fresh("cgroup", mountpoint, sizeof mountpoint, 0, options);
+  if (mounted != 0) return mounted;
   snprintf(agent, sizeof agent, "%s/release-agent.sh", host_dir);
   snprintf(marker, sizeof marker, "%s/release-agent-ran", host_dir);
   snprintf(script, sizeof script, "#!/bin/sh\n{ id; hostname; } > %s.tmp && mv %s.tmp %s\n", marker, marker, marker);
@@ -215,23 +222,12 @@ static int remount_rw(const char *mountpoint, const char *file) {
   return rewrite_result(file, how, error, call, value);
 }
 
-/* A new filesystem of `fstype` on a fresh directory: 0, or the probe's result when it cannot be. */
-static int mount_fresh(const char *fstype, char *dir, size_t size) {
-  char call[32];
-  if (fresh_dir(dir, size, fstype) < 0) return probe_error("mkdtemp under /tmp");
-  if (mount(fstype, dir, fstype, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) return 0;
-  int error = errno;
-  rmdir(dir);
-  snprintf(call, sizeof call, "mount %s", fstype);
-  return blocked(call, error);
-}
-
 /* 4. A new procfs has none of the masks laid over the container's /proc. */
 static int fresh_proc(void) {
   const char *masked = "timer_list";
   char dir[64], path[128], inside[64], seen[512];
   ssize_t masked_bytes = read_file("/proc/timer_list", inside, sizeof inside);
-  int mounted = mount_fresh("proc", dir, sizeof dir);
+  int mounted = mount_fresh("proc", dir, sizeof dir, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   if (mounted != 0) return mounted;
   snprintf(path, sizeof path, "%s/%s", dir, masked);
   ssize_t bytes = read_file(path, seen, sizeof seen);
@@ -250,7 +246,7 @@ static int fresh_proc(void) {
 /* 4b. A new sysfs, read-write, where the container's /sys is read-only. */
 static int fresh_sys(void) {
   char dir[64], path[128];
-  int mounted = mount_fresh("sysfs", dir, sizeof dir);
+  int mounted = mount_fresh("sysfs", dir, sizeof dir, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   if (mounted != 0) return mounted;
   snprintf(path, sizeof path, "%s/%s", dir, SYSFS_FILE);
   char value[4096];
