@@ -151,8 +151,14 @@ function recreatedLayers(): Layer[] {
   ];
 }
 
-/** The shell probe of a device node: opens it for writing (c 1 3, /dev/null, takes any write). */
-const openProbe = (path: string): string => `if echo x > ${path}; then echo opened; else echo refused; fi`;
+/**
+ * The device an image ships in the tests: c 4 1, the host's first virtual console. Not /dev/null
+ * (c 1 3): docker's and runc's default device rules allow that one everywhere, so a runtime like
+ * docker would rightly open it. The probe opens it for reading and reads nothing.
+ */
+const PROBE_DEVICE = { name: 'console', major: '4', minor: '1' };
+// In a subshell: a failed redirection on `:` (a special built-in) ends a POSIX shell.
+const openProbe = (path: string): string => `if (: < ${path}) 2>/dev/null; then echo opened; else echo refused; fi`;
 
 const marker = (path: string, text: string): Layer => stageLayer((dir) => writeFileSync(join(dir, path), text));
 
@@ -222,7 +228,7 @@ function buildTestImages(): TestImages {
         base,
         stageLayer((dir) => {
           mkdirSync(join(dir, 'probe'));
-          execFileSync('mknod', [join(dir, 'probe/mynull'), 'c', '1', '3']);
+          execFileSync('mknod', [join(dir, 'probe', PROBE_DEVICE.name), 'c', PROBE_DEVICE.major, PROBE_DEVICE.minor]);
         }),
       ],
       config: { Cmd: ['/bin/sh'] },
@@ -826,16 +832,17 @@ export function imageProperties(step: string): void {
         // The probe first, where nothing stops it: the same node, made here, opens and takes a write.
         const scratch = mkdtempSync(join(tmpdir(), 'ctr-09-device-'));
         try {
-          execFileSync('mknod', [join(scratch, 'mynull'), 'c', '1', '3']);
+          const node = join(scratch, PROBE_DEVICE.name);
+          execFileSync('mknod', [node, 'c', PROBE_DEVICE.major, PROBE_DEVICE.minor]);
           expect(
-            execFileSync('/bin/sh', ['-c', openProbe(join(scratch, 'mynull'))], { encoding: 'utf8' }),
-            `the probe must open a c 1 3 node where no rule stops it (${scratch} on a nodev mount?)`,
+            execFileSync('/bin/sh', ['-c', openProbe(node)], { encoding: 'utf8' }),
+            `the probe must open a c ${PROBE_DEVICE.major} ${PROBE_DEVICE.minor} node where no rule stops it (${scratch} on a nodev mount? a kernel without virtual consoles?)`,
           ).toBe('opened\n');
         } finally {
           rmSync(scratch, { recursive: true, force: true });
         }
         expect(
-          await startImage('test/device', ['/bin/sh', '-c', openProbe('/probe/mynull')]),
+          await startImage('test/device', ['/bin/sh', '-c', openProbe(`/probe/${PROBE_DEVICE.name}`)]),
           hint(
             'a device node in an image opens the host device: mount the overlay nodev (docker and runc deny it by the devices cgroup), or drop the node when unpacking',
           ),
