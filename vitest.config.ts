@@ -8,5 +8,9 @@ export default defineConfig({
     // cgroup behind, and another suite's containers running meanwhile would blur the picture.
     fileParallelism: false,
     reporters: ['default', './test/src/summary-reporter.ts'],
+    // Each earlier step's groups run against their own step and the newest one, not against every
+    // step in between (test/src/earlier-steps.ts). `pnpm --filter NN test`, and pnpm grade and pnpm
+    // check (CTR_CLI set), still run them all.
+    provide: { wholeRepositoryRun: true },
   },
 });

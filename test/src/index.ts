@@ -17,6 +17,7 @@ export {
   startContainer,
 } from './cli.js';
 export { cliContract, sleepIn } from './contract.js';
+export { earlierSteps, newestStep } from './earlier-steps.js';
 export { errorLineHint, exitHint, hint, stdoutHint } from './hints.js';
 export {
   describeLeftovers,
