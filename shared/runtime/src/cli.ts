@@ -13,7 +13,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { describeFailure, EXIT_RUNTIME_ERROR } from './errors.js';
 import type { Step } from './feature.js';
 import { collect, type FlagTable, type FlagValues, flag, repeatable } from './flags.js';
-import { startContainer } from './host.js';
+import { type StartOptions, startContainer } from './host.js';
 
 /** The flags of every step that belong to the runtime itself rather than to a feature. */
 const RUNTIME_FLAGS = {
@@ -54,13 +54,17 @@ export function buildStartCli(step: Step): {
     .summary('run a command in a new container')
     .argument('[command...]', 'the command and its arguments (default: /bin/sh)')
     .passThroughOptions();
-  const readRuntimeFlags = addFlags(start, RUNTIME_FLAGS);
-  const readers = step.features.map((feature) => [feature.name, addFlags(start, feature.flags ?? {})] as const);
-  const featureFlags = (parsed: Record<string, unknown>): ParsedFlags => ({
+  return { program, featureFlags: addStartFlags(step, start) };
+}
+
+/** `start`'s flags, the runtime's and every feature's, on `command`; returns how to read them back. */
+function addStartFlags(step: Step, command: Command): (parsed: Record<string, unknown>) => ParsedFlags {
+  const readRuntimeFlags = addFlags(command, RUNTIME_FLAGS);
+  const readers = step.features.map((feature) => [feature.name, addFlags(command, feature.flags ?? {})] as const);
+  return (parsed) => ({
     runtime: readRuntimeFlags(parsed),
     features: new Map(readers.map(([name, read]) => [name, read(parsed)])),
   });
-  return { program, featureFlags };
 }
 
 /**
@@ -81,24 +85,29 @@ export async function runCli(
 ): Promise<number> {
   const { program, featureFlags } = buildStartCli(step);
   let exitCode = 0;
+  const startOptions = (
+    command: string[],
+    read: (parsed: Record<string, unknown>) => ParsedFlags,
+    parsed: Record<string, unknown>,
+  ): StartOptions => {
+    const { runtime, features } = read(parsed);
+    return { command, rootfs: runtime.rootfs, env: runtime.env, flags: features, entry, init, log };
+  };
   program.commands[0]?.action(async (command: string[], parsed: Record<string, unknown>) => {
-    const { runtime, features } = featureFlags(parsed);
-    exitCode = await startContainer(step, {
-      command,
-      rootfs: runtime.rootfs,
-      env: runtime.env,
-      flags: features,
-      entry,
-      init,
-      log,
-    });
+    exitCode = await startContainer(step, startOptions(command, featureFlags, parsed));
   });
   for (const command of step.commands) {
-    const sub = program.command(command.usage).summary(command.summary);
+    const sub = program.command(command.usage, { hidden: command.hidden ?? false }).summary(command.summary);
+    // What follows a command to run belongs to it (`exec box ls -l`), as after `start`'s.
+    if (command.startFlags || command.usage.includes('command...')) sub.passThroughOptions();
+    const readStart = command.startFlags ? addStartFlags(step, sub) : null;
+    const readOwn = addFlags(sub, command.flags ?? {});
     sub.configureOutput({ outputError: usageError(sub.name()) }).action(async (...args: unknown[]) => {
       // commander passes each positional argument (an array for a variadic one), then options.
+      const parsed = args.at(-2) as Record<string, unknown>;
       const positional = args.slice(0, -2).flat() as string[];
-      exitCode = await command.run(positional, log);
+      const start = readStart ? startOptions(positional, readStart, parsed) : null;
+      exitCode = await command.run(positional, log, { flags: readOwn(parsed), start, entry, init });
     });
   }
   try {

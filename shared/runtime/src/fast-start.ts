@@ -32,10 +32,13 @@ import type { Step } from './feature.js';
  */
 export async function startInitEarly(step: Step, argv: readonly string[]): Promise<ChildProcess | null> {
   const asksForHelp = argv.includes('-h') || argv.includes('--help');
-  if (argv[2] !== 'start' || asksForHelp || (process.getuid?.() !== 0 && !step.rootless)) return null;
+  // `start`, or a step's command that runs a container (step 10's monitor, whose command writes to pipes).
+  const stdio =
+    argv[2] === 'start' ? 'inherit' : step.commands.find((c) => c.usage.split(' ')[0] === argv[2])?.startsInit;
+  if (!stdio || asksForHelp || (process.getuid?.() !== 0 && !step.rootless)) return null;
   try {
     const { spawnInit } = await import('./spawn.js');
-    const init = await spawnInit(step, argv[1] as string);
+    const init = await spawnInit(step, argv[1] as string, stdio);
     if (init.pid !== undefined) return init;
     init.once('error', () => {}); // spawn() failed; the error event would otherwise crash us
   } catch {}

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Cleanup } from './cleanup.js';
 import type { FlagTable, FlagValues } from './flags.js';
+import type { StartOptions } from './host.js';
 
 /**
  * What the host sends the init: a small cousin of an OCI runtime spec (config.json). The named
@@ -119,8 +120,26 @@ export interface StepCommand {
   /** commander's usage: `pull <name>`, `rmi <names...>`. */
   readonly usage: string;
   readonly summary: string;
+  /** The command's own flags (`ps -a`), read back by their keys in `context.flags`. */
+  readonly flags?: FlagTable;
+  /** Takes `start`'s flags and a command after them (step 10's `run`): `context.start`. */
+  readonly startFlags?: boolean;
+  /** Left out of --help: the runtime runs it itself (step 10's monitor). */
+  readonly hidden?: boolean;
+  /** The entry point starts the container's init before the flags are parsed (fast-start.ts), with this stdio. */
+  readonly startsInit?: 'inherit' | 'pipe';
   /** Runs with the positional arguments, a variadic one spread; returns the exit status. */
-  run(args: string[], log: (line: string) => void): number | Promise<number>;
+  run(args: string[], log: (line: string) => void, context: CommandContext): number | Promise<number>;
+}
+
+export interface CommandContext {
+  readonly flags: Readonly<Record<string, unknown>>;
+  /** With `startFlags`: what `start` would run, given the same flags (not configured yet). */
+  readonly start: StartOptions | null;
+  /** The step's entry file, to re-execute (the init, step 10's monitor). */
+  readonly entry: string;
+  /** The init the entry point started early (`startsInit`), to take over or stop. */
+  readonly init: ChildProcess | null;
 }
 
 export interface Step {

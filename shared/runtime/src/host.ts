@@ -42,6 +42,12 @@ export interface StartOptions {
   /** The init, when the entry point started it before the flags were parsed (fast-start.ts). */
   init?: ChildProcess | null;
   log: (line: string) => void;
+  /** The command's stdin, stdout and stderr: the runtime's own, or pipes to read (step 10's monitor). */
+  stdio?: 'inherit' | 'pipe';
+  /** The short id to give the container (step 10 chooses it before the container exists). */
+  id?: string;
+  /** Called once the command runs (its execve succeeded), with the host pid of the container's init. */
+  onRunning?: (initPid: number) => void;
 }
 
 class Interrupted extends Error {
@@ -52,12 +58,36 @@ class Interrupted extends Error {
 
 // #region lifecycle
 export async function startContainer(step: Step, options: StartOptions): Promise<number> {
+  return runContainer(step, await configureContainer(step, options), options);
+}
+
+/** Every feature validates its flags into its settings: bad input stops here, with nothing made. */
+export async function configureContainer(step: Step, options: StartOptions): Promise<ContainerSpec> {
   if (process.getuid?.() !== 0 && !step.rootless) {
     throw new RuntimeError(
       'must run as root: namespaces, mounts and cgroups need it (try sudo, or step 07 for rootless)',
     );
   }
   const spec = await buildSpec(step, options);
+  for (const feature of step.features) {
+    // What commander parsed for this feature's own flag table (cli.ts), typed by that table.
+    const flags = (options.flags.get(feature.name) ?? {}) as FlagValues<FlagTable>;
+    spec.features[feature.name] = await asHook(feature, 'configure', () =>
+      feature.configure?.(flags, spec, options.log),
+    );
+  }
+  // A feature may supply the default command (step 09: the image's); else docker's shell.
+  if (spec.args.length === 0) spec.args = ['/bin/sh'];
+  spec.namespaces = namespacesOf(step.features, spec.features);
+  return spec;
+}
+
+/** The container of a configured spec, from its init's spawn to its clean-up; returns its exit status. */
+export async function runContainer(
+  step: Step,
+  spec: ContainerSpec,
+  options: Omit<StartOptions, 'flags' | 'command' | 'rootfs' | 'env'>,
+): Promise<number> {
   // Features whose configure returned null sit this container out: none of their hooks run.
   const active = (): AnyFeature[] => step.features.filter((feature) => spec.features[feature.name] !== null);
   const settings = (feature: AnyFeature) => spec.features[feature.name];
@@ -89,20 +119,10 @@ export async function startContainer(step: Step, options: StartOptions): Promise
   for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
 
   try {
-    for (const feature of step.features) {
-      // What commander parsed for this feature's own flag table (cli.ts), typed by that table.
-      const flags = (options.flags.get(feature.name) ?? {}) as FlagValues<FlagTable>;
-      spec.features[feature.name] = await asHook(feature, 'configure', () =>
-        feature.configure?.(flags, spec, options.log),
-      );
-    }
-    // A feature may supply the default command (step 09: the image's); else docker's shell.
-    if (spec.args.length === 0) spec.args = ['/bin/sh'];
-    spec.namespaces = namespacesOf(step.features, spec.features);
     // The init starts before the host creates anything, as runc starts `runc init` before it
     // applies the cgroups: its Node.js start-up (~40 ms) overlaps the host's work, and it only
     // waits for its spec meanwhile. The entry point has usually started it already.
-    const init = options.init ?? (await spawnInit(step, options.entry));
+    const init = options.init ?? (await spawnInit(step, options.entry, options.stdio));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       init.once('exit', (code, signal) => resolve({ code, signal })),
     );
@@ -149,6 +169,7 @@ export async function startContainer(step: Step, options: StartOptions): Promise
       asRuntime('start', () => channel.send({ type: 'go' }));
       // End-of-file now means execve() succeeded; a message means the setup failed before it.
       last = await channel.next();
+      if (last === null) options.onRunning?.(initPid);
     }
     const status = await exited;
     channel.close();
@@ -191,7 +212,7 @@ async function buildSpec(step: Step, options: StartOptions): Promise<ContainerSp
     );
   }
   return {
-    id: randomBytes(6).toString('hex'),
+    id: options.id ?? randomBytes(6).toString('hex'),
     args: options.command,
     env: containerEnv(options.env),
     rootfs: usesRootfs ? await resolveRootfs(options.rootfs, options.log) : null,

@@ -21,14 +21,22 @@ import { INIT_COMMAND } from './init.js';
 const INIT_ENV: NodeJS.ProcessEnv = {};
 
 // #region spawn-init
-export async function spawnInit(step: Step, entry: string): Promise<ChildProcess> {
+export async function spawnInit(
+  step: Step,
+  entry: string,
+  commandStdio: 'inherit' | 'pipe' = 'inherit',
+): Promise<ChildProcess> {
   // The same program, re-executed (fast-start.ts: a bundle of it, when it runs under tsx).
   const init = [...(await initProgram(entry)), INIT_COMMAND];
   const spawnPlain = (through: readonly string[] = []): ChildProcess => {
     const [program, ...args] = [...through, ...init] as [string, ...string[]];
     // A program the init is started through (step 07) gets a socket of its own as fd 4.
     const helperSocket = through.length > 0 ? (['pipe'] as const) : [];
-    const stdio: StdioOptions = ['inherit', 'inherit', 'inherit', 'pipe', ...helperSocket];
+    // Fds 0-2 pass through every wrapper and the init to the command: the runtime's terminal, or
+    // pipes whose other ends the caller reads (stdin then /dev/null, as docker's run -d).
+    const own =
+      commandStdio === 'inherit' ? (['inherit', 'inherit', 'inherit'] as const) : (['ignore', 'pipe', 'pipe'] as const);
+    const stdio: StdioOptions = [...own, 'pipe', ...helperSocket];
     const traced = traceForChild(stdio.length);
     if (traced.fd !== null) stdio.push(traced.fd);
     return asRuntime('spawn', () => {

@@ -111,6 +111,16 @@ export const O = {
 
 export const { O_NONBLOCK, O_CLOEXEC } = O;
 
+/** flock(2) operations: one of SH, EX, UN, or'ed with NB to fail instead of waiting. */
+export const LOCK = {
+  LOCK_SH: 1,
+  LOCK_EX: 2,
+  LOCK_NB: 4,
+  LOCK_UN: 8,
+} as const;
+
+export const { LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN } = LOCK;
+
 /** waitpid(2) options. */
 export const W = {
   WNOHANG: 1,

@@ -13,7 +13,7 @@
 import { readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import koffi from 'koffi';
-import { CAPABILITIES, CLONE, F, MNT, MS, O, PR, W } from './constants.js';
+import { CAPABILITIES, CLONE, F, LOCK, MNT, MS, O, PR, W } from './constants.js';
 import { errnoText, renderArg, SyscallError, setErrnoDescriber } from './errors.js';
 import { type FlagTable, renderEnum, renderFlags } from './flags.js';
 import { exited, exitStatus, signaled, termSignal } from './status.js';
@@ -70,6 +70,7 @@ const c = {
     'int lsetxattr(const char *path, const char *name, const uint8_t *value, size_t size, int flags)',
   ),
   lgetxattr: libc.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
+  flock: libc.func('int flock(int fd, int operation)'),
 };
 
 /** glibc 2.35+ only: makes the child the foreground process group of a terminal before it execs. */
@@ -577,4 +578,20 @@ export function lgetxattr(path: string, name: string): string | null {
   if (length === -1 && koffi.errno() === constants.errno.ENODATA) return null;
   check(length, 'lgetxattr', [path, name]);
   return value.subarray(0, length).toString();
+}
+
+/**
+ * flock(2): an advisory lock on the open file behind `fd`, shared by every fd dup'ed from the same
+ * open(2) and released by the kernel when the last of them closes, so a holder killed with SIGKILL
+ * leaves no stale lock behind (a lock file or directory would). With LOCK_NB a lock held by another
+ * open file returns false (EWOULDBLOCK) instead of waiting; every other failure throws.
+ */
+export function flock(fd: number, operation: number): boolean {
+  const result = c.flock(fd, operation) as number;
+  if (result === -1 && operation & LOCK.LOCK_NB && koffi.errno() === constants.errno.EWOULDBLOCK) {
+    if (tracing()) trace(`flock(${fd}, ${renderFlags(operation, LOCK)}) = -1 EWOULDBLOCK (held by another)`);
+    return false;
+  }
+  check(result, 'flock', [fd, flags(operation, LOCK)]);
+  return true;
 }

@@ -4,7 +4,7 @@ import { cgroupfs } from './cgroupfs.js';
 import { cgroups } from './cgroups.js';
 
 export { cgroupfs, cgroupfsPlan } from './cgroupfs.js';
-export { cgroups, configureCgroups, containerDir } from './cgroups.js';
+export { type CgroupConfig, cgroups, configureCgroups, containerDir } from './cgroups.js';
 export { describeLayout, type Layout, readLayout } from './layout.js';
 
 export const step04 = defineStep({

@@ -139,6 +139,15 @@ function tableExists(): boolean {
  * could not delete them), by the container id in their comment. Returns what it did.
  */
 export function removeStaleRules(running: ReadonlySet<string>): string[] {
+  return removeRulesOf((id) => !running.has(id));
+}
+
+/** Deletes the published-port rules of one container whose runtime is gone. Returns what it did. */
+export function removeContainerRules(id: string): string[] {
+  return removeRulesOf((owner) => owner === id);
+}
+
+function removeRulesOf(doomed: (id: string) => boolean): string[] {
   if (!tableExists()) return [];
   const listed = JSON.parse(run('nft', ['-j', 'list', 'table', 'ip', NFT_TABLE])) as {
     nftables: { rule?: { chain: string; handle: number; comment?: string } }[];
@@ -146,7 +155,7 @@ export function removeStaleRules(running: ReadonlySet<string>): string[] {
   const done: string[] = [];
   for (const { rule } of listed.nftables) {
     const id = rule?.comment?.startsWith(RULE_OWNER) ? rule.comment.slice(RULE_OWNER.length) : null;
-    if (!rule || !id || running.has(id)) continue;
+    if (!rule || !id || !doomed(id)) continue;
     run('nft', ['delete', 'rule', 'ip', NFT_TABLE, rule.chain, 'handle', String(rule.handle)]);
     done.push(`deleted the ${rule.chain} rule of container ${id} (handle ${rule.handle})`);
   }

@@ -5,7 +5,7 @@
  * systemd machines), a reboot, which also removes the veths and the bridge, forgets every lease;
  * elsewhere `pnpm net clean` drops leases whose runtime is gone.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATE_DIR } from '@ctr/runtime';
 
@@ -59,4 +59,15 @@ export function listLeases(kind: string): Holder[] {
       return [];
     }
   });
+}
+
+/** Every lease on this host: the addresses of each subnet ever used, and the host ports. */
+export function allLeases(): Holder[] {
+  const subnets = existsSync(join(STATE_DIR, 'addresses')) ? readdirSync(join(STATE_DIR, 'addresses')) : [];
+  return [...subnets.map((subnet) => `addresses/${subnet}`), 'ports'].flatMap((kind) => listLeases(kind));
+}
+
+/** Drops a lease whatever its holder: only for a holder that is gone. */
+export function removeLease(lease: Holder): void {
+  rmSync(join(STATE_DIR, lease.kind, lease.name), { force: true });
 }

@@ -3,22 +3,16 @@
  * whose runtime is gone and, when no container is running, removes the bridge and the nftables
  * table. IP forwarding, once switched on, is left on: other software may rely on it.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { isAlive, onPath, STATE_DIR } from '@ctr/runtime';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAlive, onPath } from '@ctr/runtime';
 import { formatSubnet } from './addresses.js';
 import { BRIDGE, bridgeSubnet, NFT_TABLE, removeShared, removeStaleRules } from './bridge.js';
 import { run } from './host-commands.js';
-import { listLeases } from './leases.js';
+import { allLeases, removeLease } from './leases.js';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
-
-function allLeases() {
-  const subnets = existsSync(join(STATE_DIR, 'addresses')) ? readdirSync(join(STATE_DIR, 'addresses')) : [];
-  return [...subnets.map((subnet) => `addresses/${subnet}`), 'ports'].flatMap((kind) => listLeases(kind));
-}
 
 function status(): void {
   const subnet = existsSync(`/sys/class/net/${BRIDGE}`) ? bridgeSubnet() : null;
@@ -43,7 +37,7 @@ function status(): void {
 function clean(): void {
   const leases = allLeases();
   for (const lease of leases.filter((l) => !isAlive(l.pid))) {
-    rmSync(join(STATE_DIR, lease.kind, lease.name), { force: true });
+    removeLease(lease);
     say(`removed stale lease ${lease.kind}/${lease.name} of container ${lease.id}`);
   }
   const running = new Set(leases.filter((l) => isAlive(l.pid)).map((l) => l.id));

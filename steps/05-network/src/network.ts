@@ -18,9 +18,9 @@ import {
 } from '@ctr/runtime';
 import { bringLoopbackUp, CLONE_NEWNET } from '@ctr/syscalls';
 import { containerAddresses, formatIp, formatSubnet, gatewayOf, macOf, parseIp, parseSubnet } from './addresses.js';
-import { BRIDGE, ensureBridge, NFT_TABLE, ruleComment } from './bridge.js';
+import { BRIDGE, ensureBridge, NFT_TABLE, removeContainerRules, ruleComment } from './bridge.js';
 import { ipInside, requireTools, run } from './host-commands.js';
-import { tryLease } from './leases.js';
+import { allLeases, type Holder, removeLease, tryLease } from './leases.js';
 import { type PublishedPort, parsePublish } from './ports.js';
 
 export const MODES = ['bridge', 'none', 'host'] as const;
@@ -181,6 +181,29 @@ function deleteLink(name: string): void {
   } catch (error) {
     // Gone already: a veth pair dies with the container's network namespace.
     if (!/Cannot find device|No such device/.test((error as Error).message)) throw error;
+  }
+}
+
+/** The leases container `id` holds: its address, its host ports, each with the pid of its runtime. */
+export const leasesOf = (id: string): Holder[] => allLeases().filter((lease) => lease.id === id);
+
+/**
+ * What a killed runtime left of one container's network, for a caller that knows the runtime is
+ * gone and the container's processes with it: the veth (gone already unless something still held
+ * the namespace), the port rules, then the leases, last, so that the address and the ports are
+ * free only once nothing of the container uses them. `pnpm net clean` does the same for all
+ * containers at once, and also removes the shared part when no container is left.
+ */
+export function cleanContainerNetwork(id: string, say: (line: string) => void): void {
+  const veth = vethName(id);
+  if (existsSync(`/sys/class/net/${veth}`)) {
+    deleteLink(veth);
+    say(`deleted the veth ${veth}`);
+  }
+  for (const line of removeContainerRules(id)) say(line);
+  for (const lease of leasesOf(id)) {
+    removeLease(lease);
+    say(`removed the lease ${lease.kind}/${lease.name} of container ${id}`);
   }
 }
 

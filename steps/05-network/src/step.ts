@@ -2,7 +2,7 @@ import { step04 } from '@ctr/04';
 import { defineStep } from '@ctr/runtime';
 import { network } from './network.js';
 
-export { configureNetwork, type NetworkConfig, network } from './network.js';
+export { cleanContainerNetwork, configureNetwork, leasesOf, type NetworkConfig, network } from './network.js';
 
 export const step05 = defineStep({
   id: '05',

@@ -8,6 +8,7 @@ import { cgroupsWithoutRoot, mountsInUserNamespace, networkWithoutRoot } from '.
 import { userNamespace } from './user-namespace.js';
 
 export { DEFAULT_RANGE, subordinateRange, usernsRefusalHint } from './idmap.js';
+export { buildNative } from './native.js';
 export {
   type RootfsMapping,
   shiftedRootfs,

@@ -4,7 +4,7 @@ import { defineStep } from '@ctr/runtime';
 import { image, workingDirectory } from './image.js';
 import { overlayRootfs } from './overlay.js';
 
-export { image } from './image.js';
+export { type ImageSettings, image } from './image.js';
 
 // The commands' code is loaded when one runs (the init's esbuild bundle carries it, never run).
 const commands = () => import('./commands.js');
