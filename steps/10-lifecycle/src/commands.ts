@@ -1,0 +1,140 @@
+/**
+ * The commands of a container that outlives the command line. Each one reads the container's
+ * record (records.ts); only the monitor writes its status. Signals go to the container's PID 1
+ * (step 06's init passes them on to the command), checked against the start time the monitor
+ * recorded, so that a pid the kernel gave to another process since is never signalled.
+ */
+import { constants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type CommandContext, RuntimeError, type Step, startContainer, UsageError } from '@ctr/runtime';
+import { isSame, observe, removeRecord, resolveContainer, type Status, withLock } from './records.js';
+import { cleanDeadContainer } from './remove.js';
+import { checkDetachedFlags, runDetached } from './run.js';
+
+export { inspectCommand as inspect, psCommand as ps } from './ps.js';
+
+// exec and logs load their own modules: the others need neither the helper's build nor fs.watch.
+export const exec = async (...args: Parameters<typeof import('./exec.js').execCommand>) =>
+  (await import('./exec.js')).execCommand(...args);
+export const logs = async (...args: Parameters<typeof import('./logs.js').logsCommand>) =>
+  (await import('./logs.js')).logsCommand(...args);
+
+export async function run(step: Step, command: string[], _log: unknown, context: CommandContext): Promise<number> {
+  const detach = context.flags.detach === true;
+  const name = (context.flags.name as string | undefined) ?? null;
+  checkDetachedFlags(detach, name);
+  if (detach) return runDetached(step, context, name);
+  return startContainer(step, { ...(context.start as NonNullable<CommandContext['start']>), command });
+}
+
+export async function kill(refs: string[], signal: string, log: (line: string) => void): Promise<number> {
+  const number = signalNumber(signal);
+  return eachContainer(refs, log, async (id) => signalContainer(id, number));
+}
+
+/**
+ * As docker: each container in turn, its reference printed when done; one that fails gets its
+ * line on stderr and the others are still acted on; the exit status is then 125.
+ */
+async function eachContainer(
+  refs: readonly string[],
+  log: (line: string) => void,
+  act: (id: string, ref: string) => Promise<void>,
+): Promise<number> {
+  let exitCode = 0;
+  for (const ref of refs) {
+    try {
+      await act(resolveContainer(ref), ref);
+      process.stdout.write(`${ref}\n`);
+    } catch (error) {
+      if (!(error instanceof RuntimeError)) throw error;
+      log(error.message);
+      exitCode = error.exitCode;
+    }
+  }
+  return exitCode;
+}
+
+// #region stop
+export async function stop(refs: string[], time: string, log: (line: string) => void): Promise<number> {
+  const seconds = Number(time);
+  if (!Number.isInteger(seconds) || seconds < 0) {
+    throw new UsageError(`--time ${time}: give the whole number of seconds to wait before SIGKILL`);
+  }
+  return eachContainer(refs, log, async (id) => {
+    // #task 10.3
+    if (statusNow(id) !== 'running') return;
+    signalContainer(id, constants.signals.SIGTERM);
+    if (!(await waitForExit(id, seconds * 1000))) {
+      signalContainer(id, constants.signals.SIGKILL);
+      await waitForExit(id, 30_000);
+    }
+    // #end-task
+  });
+}
+// #endregion stop
+
+export async function rm(refs: string[], force: boolean, log: (line: string) => void): Promise<number> {
+  return eachContainer(refs, log, async (id, ref) => {
+    const status = statusNow(id);
+    if (status === 'running' || status === 'created') {
+      if (!force) {
+        throw new RuntimeError(
+          `container ${id.slice(0, 12)} is running: stop it first (ctr stop ${ref}), or use rm -f`,
+        );
+      }
+      signalContainer(id, constants.signals.SIGKILL);
+      if (!(await waitForExit(id, 30_000))) {
+        throw new RuntimeError(`container ${id.slice(0, 12)} did not exit 30 s after SIGKILL: see ctr inspect ${ref}`);
+      }
+    }
+    // A dead monitor could not clean up: its container's cgroups, mounts and network are left.
+    const now = observe(id);
+    if (now?.status === 'dead') await cleanDeadContainer(id.slice(0, 12), log, now.state.monitorPid);
+    removeRecord(id);
+  });
+}
+
+/** Under the record's lock, so that the pid checked is the pid signalled. */
+function signalContainer(id: string, signal: number): void {
+  withLock(id, () => {
+    const now = observe(id);
+    if (now?.status === 'created') {
+      // Still starting: its monitor stops it (an interrupted start cleans up and records nothing).
+      process.kill(now.state.monitorPid, signal === constants.signals.SIGKILL ? 'SIGTERM' : signal);
+      return;
+    }
+    if (now?.status !== 'running' || !isSame(now.state.pid, now.state.pidStartTime)) {
+      throw new RuntimeError(
+        `container ${id.slice(0, 12)} is not running (${now?.status ?? 'removed'}): see ctr ps -a, or start one with ctr run`,
+      );
+    }
+    process.kill(now.state.pid as number, signal);
+  });
+}
+
+/** The status as the record and the monitor's liveness say; `removed` once the record is gone. */
+function statusNow(id: string): Status | 'removed' {
+  return observe(id)?.status ?? 'removed';
+}
+
+/** True once the monitor recorded the exit (or died); false after `ms`. */
+async function waitForExit(id: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const status = statusNow(id);
+    if (status === 'exited' || status === 'dead' || status === 'removed') return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+}
+
+function signalNumber(signal: string): number {
+  const upper = signal.toUpperCase();
+  const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as keyof typeof constants.signals;
+  const number = /^\d+$/.test(signal) ? Number(signal) : constants.signals[name];
+  if (number === undefined || number <= 0 || number > 64) {
+    throw new UsageError(`--signal ${signal}: not a signal; give a name (TERM, SIGKILL) or a number`);
+  }
+  return number;
+}

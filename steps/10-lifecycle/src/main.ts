@@ -1,0 +1,4 @@
+import { main } from '@ctr/runtime';
+import { step10 } from './step.js';
+
+main(step10);

@@ -1,0 +1,3 @@
+import { suiteConfig } from '../../test/src/vitest.ts';
+
+export default suiteConfig('10');
