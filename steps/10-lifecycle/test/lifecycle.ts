@@ -4,6 +4,7 @@
  * its id (a unique prefix) or its name. Judged by exit statuses, output, `inspect`'s JSON (the
  * fields docs/cli.md names) and the kernel's records: /proc/<pid>/ns and /proc/<pid>/cgroup.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -11,7 +12,9 @@ import {
   describeLeftovers,
   hint,
   hostState,
+  leftoversSince,
   REFERENCE,
+  REPO,
   type RunOptions,
   type RunResult,
   run,
@@ -282,9 +285,27 @@ export function lifecycleProperties(step: string): void {
       const { State } = await inspect(id);
       process.kill(State.MonitorPid as number, 'SIGKILL');
       await eventually(async () => (await ctr('ps', [])).stdout.includes('Dead'), 'ps shows the container as dead');
+      expect(describeLeftovers(leftoversSince(before)), 'a killed monitor leaves the host resources behind').not.toBe(
+        '',
+      );
       expect(await ctr('rm', [id])).toExit(0);
       const leftovers = await settledLeftovers(before);
       expect(describeLeftovers(leftovers), 'rm of a dead container removes its cgroups, mounts and network').toBe('');
+    });
+
+    it('pnpm clean removes a dead container: its record and everything its monitor left', async () => {
+      const before = hostState();
+      const id = await detached(['sleep', '3702']);
+      const { State } = await inspect(id);
+      process.kill(State.MonitorPid as number, 'SIGKILL');
+      await eventually(async () => (await ctr('ps', [])).stdout.includes('Dead'), 'ps shows the container as dead');
+      expect(describeLeftovers(leftoversSince(before)), 'a killed monitor leaves the host resources behind').not.toBe(
+        '',
+      );
+      execFileSync('pnpm', ['--silent', 'clean'], { cwd: REPO, stdio: 'ignore' });
+      expect(await listed(true), 'the record is gone').not.toContain(id.slice(0, 12));
+      const leftovers = await settledLeftovers(before);
+      expect(describeLeftovers(leftovers), 'pnpm clean removes its cgroups, mounts and network').toBe('');
     });
   });
 }
