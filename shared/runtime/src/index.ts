@@ -3,14 +3,6 @@ import type { Step } from './feature.js';
 import { INIT_COMMAND } from './init.js';
 
 export { INIT_CHANNEL_FD } from './channel.js';
-export {
-  containerCgroups,
-  containerOwner,
-  killContainerProcesses,
-  removeContainerCgroups,
-  removeContainerState,
-  type Say,
-} from './clean.js';
 export { Cleanup } from './cleanup.js';
 export {
   describeFailure,
@@ -23,7 +15,6 @@ export {
   UsageError,
 } from './errors.js';
 export { commandFailure, DEFAULT_ENV, DEFAULT_PATH, handOverStdioOnly, resolveCommand } from './exec.js';
-export { initProgram } from './fast-start.js';
 export {
   type AnyFeature,
   type Bind,
@@ -37,10 +28,8 @@ export {
 } from './feature.js';
 export { collect, type FlagSpec, type FlagValues, flag, repeatable, toggle } from './flags.js';
 export { asHook, asRuntime } from './hooks.js';
-export { configureContainer, runContainer, type StartOptions, startContainer } from './host.js';
 export { hostCommand, isAlive, onPath, readFileOr } from './host-tools.js';
 export { FORWARDED_SIGNALS, PASSED_SIGNALS, STOP_SIGNALS } from './signals.js';
-export { spawnInit } from './spawn.js';
 export { containerStateDir, STATE_DIR } from './state.js';
 
 /**
