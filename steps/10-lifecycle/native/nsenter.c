@@ -6,9 +6,14 @@
  * caller makes afterwards, which needs fork(), which Node cannot do either. Same reason as step
  * 07's nsexec, same answer: a small single-threaded C stage.
  *
- *   nsenter PID [OPTIONS] -- COMMAND [ARGS...]       environment: the command's, nothing else
+ *   nsenter PID [OPTIONS] -- COMMAND [ARGS...]       started with an empty environment
  *     fd 3  the seccomp program (struct sock_filter[]), read to end of file, when --seccomp is given
  *     fd 4  errors back to the runtime, one line "E<errno> <call>", before the command runs
+ *     fd 5  the command's environment, NAME=value strings each ended by a NUL, read to end of file
+ *
+ * The environment comes on a pipe, not as this program's own: the dynamic loader acts on
+ * LD_PRELOAD and LD_LIBRARY_PATH before main(), on the host, as root. An image that sets
+ * LD_PRELOAD to a file of its own layer (a host path under /var/lib/ctr) would run its code here.
  *
  *   --cgroup=DIR     join this cgroup (repeatable: v1 has one directory per hierarchy)
  *   --forward=LIST   signals to pass on to the command (the runtime's list, signals.ts)
@@ -45,6 +50,7 @@
 #include <unistd.h>
 
 #define PROGRAM_FD 3
+#define ENVIRONMENT_FD 5
 #define RUNTIME_FD 4
 #define EXIT_HELPER 125
 #define EXIT_NOT_EXECUTABLE 126
@@ -141,24 +147,50 @@ static struct options parse(int argc, char **argv) {
   return o;
 }
 
+/* Everything the runtime writes on `fd` until it closes its end. */
+static unsigned char *read_to_end(int fd, size_t *size, const char *what) {
+  size_t capacity = 4096;
+  unsigned char *buffer = malloc(capacity);
+  *size = 0;
+  for (;;) {
+    if (!buffer) fail("malloc(%s)", what);
+    ssize_t n = read(fd, buffer + *size, capacity - *size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("read(%d, %s)", fd, what);
+    if (n == 0) break;
+    *size += (size_t)n;
+    if (*size == capacity) buffer = realloc(buffer, capacity *= 2);
+  }
+  close(fd);
+  return buffer;
+}
+
+/* The command's environment becomes ours now, after the loader ran with none: getenv("PATH")
+ * for the lookup, and execve(..., environ) hand it on. */
+static void read_environment(void) {
+  size_t size;
+  char *text = (char *)read_to_end(ENVIRONMENT_FD, &size, "environment");
+  size_t count = 0;
+  for (size_t k = 0; k < size; k++) count += text[k] == '\0';
+  char **variables = calloc(count + 1, sizeof(char *));
+  if (!variables) fail("calloc(environment)");
+  size_t n = 0;
+  for (size_t start = 0, k = 0; k < size; k++) {
+    if (text[k] != '\0') continue;
+    variables[n++] = text + start;
+    start = k + 1;
+  }
+  environ = variables;
+}
+
 /* The whole program, from a pipe: the runtime writes it and closes its end. */
 static struct sock_fprog read_program(void) {
-  size_t size = 0, capacity = 4096;
-  unsigned char *buffer = malloc(capacity);
-  for (;;) {
-    if (!buffer) fail("malloc(seccomp program)");
-    ssize_t n = read(PROGRAM_FD, buffer + size, capacity - size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("read(3, seccomp program)");
-    if (n == 0) break;
-    size += (size_t)n;
-    if (size == capacity) buffer = realloc(buffer, capacity *= 2);
-  }
+  size_t size;
+  unsigned char *buffer = read_to_end(PROGRAM_FD, &size, "seccomp program");
   if (size == 0 || size % sizeof(struct sock_filter) != 0 || size / sizeof(struct sock_filter) > BPF_MAXINSNS) {
     errno = EINVAL;
     fail("read(3, seccomp program of %zu bytes)", size);
   }
-  close(PROGRAM_FD);
   trace("read(3) = %zu: the seccomp program, %zu instructions", size, size / sizeof(struct sock_filter));
   return (struct sock_fprog){.len = (unsigned short)(size / sizeof(struct sock_filter)), .filter = (struct sock_filter *)buffer};
 }
@@ -450,6 +482,7 @@ int main(int argc, char **argv) {
   /* Our own process group: a Ctrl-C of the terminal reaches the runtime, which passes it on to
    * this process, which passes it on to the command; once, not once per process. */
   setpgid(0, 0);
+  read_environment();
   struct sock_fprog program = {0};
   if (o.has_seccomp) program = read_program();
   join_cgroups(&o);

@@ -6,7 +6,8 @@
  */
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CommandContext, RuntimeError, type Step, startContainer, UsageError } from '@ctr/runtime';
+import { type CommandContext, RuntimeError, type Step, UsageError } from '@ctr/runtime';
+import { startContainer } from '@ctr/runtime/commands';
 import { isSame, observe, removeRecord, resolveContainer, type Status, withLock } from './records.js';
 import { cleanDeadContainer } from './remove.js';
 import { checkDetachedFlags, runDetached } from './run.js';
@@ -64,9 +65,9 @@ export async function stop(refs: string[], time: string, log: (line: string) => 
   return eachContainer(refs, log, async (id) => {
     // #task 10.3
     if (statusNow(id) !== 'running') return;
-    signalContainer(id, constants.signals.SIGTERM);
+    signalContainer(id, constants.signals.SIGTERM, 'skip');
     if (!(await waitForExit(id, seconds * 1000))) {
-      signalContainer(id, constants.signals.SIGKILL);
+      signalContainer(id, constants.signals.SIGKILL, 'skip');
       await waitForExit(id, 30_000);
     }
     // #end-task
@@ -83,7 +84,7 @@ export async function rm(refs: string[], force: boolean, log: (line: string) => 
           `container ${id.slice(0, 12)} is running: stop it first (ctr stop ${ref}), or use rm -f`,
         );
       }
-      signalContainer(id, constants.signals.SIGKILL);
+      signalContainer(id, constants.signals.SIGKILL, 'skip');
       if (!(await waitForExit(id, 30_000))) {
         throw new RuntimeError(`container ${id.slice(0, 12)} did not exit 30 s after SIGKILL: see ctr inspect ${ref}`);
       }
@@ -95,8 +96,13 @@ export async function rm(refs: string[], force: boolean, log: (line: string) => 
   });
 }
 
-/** Under the record's lock, so that the pid checked is the pid signalled. */
-function signalContainer(id: string, signal: number): void {
+/**
+ * Under the record's lock, so that the pid checked is the pid signalled. `kill` refuses a
+ * container that is not running; stop and rm -f `skip` one that is already exiting or gone (a
+ * second rm -f at once, a command that ended by itself): the wait that follows sees it end.
+ */
+function signalContainer(id: string, signal: number, whenNotRunning: 'refuse' | 'skip' = 'refuse'): void {
+  if (whenNotRunning === 'skip' && statusNow(id) === 'removed') return;
   withLock(id, () => {
     const now = observe(id);
     if (now?.status === 'created') {
@@ -105,8 +111,11 @@ function signalContainer(id: string, signal: number): void {
       return;
     }
     if (now?.status !== 'running' || !isSame(now.state.pid, now.state.pidStartTime)) {
+      if (whenNotRunning === 'skip') return;
+      // Its PID 1 is gone, but the monitor has not recorded the exit yet.
+      const status = now?.status === 'running' ? 'exiting' : (now?.status ?? 'removed');
       throw new RuntimeError(
-        `container ${id.slice(0, 12)} is not running (${now?.status ?? 'removed'}): see ctr ps -a, or start one with ctr run`,
+        `container ${id.slice(0, 12)} is not running (${status}): see ctr ps -a, or start one with ctr run`,
       );
     }
     process.kill(now.state.pid as number, signal);

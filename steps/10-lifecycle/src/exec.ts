@@ -51,6 +51,7 @@ export interface ExecOptions {
 
 /** The fds the helper reads its seccomp program from and writes its errors to (nsenter.c). */
 const PROGRAM_FD = 3;
+const ENVIRONMENT_FD = 5;
 const ERRORS_FD = 4;
 
 // #region exec-command
@@ -141,6 +142,7 @@ export async function execInContainer(
     'inherit',
     security?.seccomp ? 'pipe' : 'ignore',
     'pipe',
+    'pipe',
   ];
   const traced = traceForChild(stdio.length);
   if (traced.fd !== null) stdio.push(traced.fd);
@@ -149,9 +151,13 @@ export async function execInContainer(
 
   const helper = buildNative(NSENTER_SOURCE, fileURLToPath(new URL('../build/', import.meta.url)), '10');
   if (tracing()) trace(`$ ${helper} ${args.join(' ')}`);
-  // The helper's environment is the command's and nothing else: execve passes it on whole. It
-  // closes every fd but 0-2 and its error channel itself, before it forks the command.
-  const child = spawn(helper, args, { stdio, env: Object.fromEntries(env.map(splitVariable)) });
+  // An empty environment: the container's (an image's LD_PRELOAD) would act on the helper's
+  // dynamic loader, on the host, as root. The command's comes on fd 5. The helper closes every
+  // fd but 0-2 and its error channel itself, before it forks the command.
+  const child = spawn(helper, args, { stdio, env: {} });
+  const environment = (child.stdio as unknown[])[ENVIRONMENT_FD] as NodeJS.WritableStream;
+  environment.on('error', () => {});
+  environment.end(Buffer.from(env.map((variable) => `${variable}\0`).join('')));
   if (security?.seccomp) {
     const program = child.stdio[PROGRAM_FD] as NodeJS.WritableStream;
     // A helper that failed before it read the program says why on its error channel: EPIPE here adds nothing.

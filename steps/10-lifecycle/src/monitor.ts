@@ -11,19 +11,20 @@
  *         ctr init      the container's PID 1 (step 06)
  *           command     stdout, stderr: pipes the monitor reads into container.log
  */
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { type CommandContext, type ContainerSpec, describeFailure, EXIT_RUNTIME_ERROR, type Step } from '@ctr/runtime';
+import { runContainer, spawnInit } from '@ctr/runtime/commands';
 import {
-  type CommandContext,
-  type ContainerSpec,
-  describeFailure,
-  EXIT_RUNTIME_ERROR,
-  runContainer,
-  type Step,
-  spawnInit,
-} from '@ctr/runtime';
-import { createRecord, processStartTime, recordDir, removeRecord, updateState, writeState } from './records.js';
+  createRecord,
+  monitorLogPath,
+  processStartTime,
+  recordDir,
+  removeRecord,
+  updateState,
+  writeState,
+} from './records.js';
 
 /** What `run -d` hands its monitor on stdin: the container, configured in the CLI. */
 export interface MonitorRequest {
@@ -56,6 +57,13 @@ export async function monitor(step: Step, context: CommandContext): Promise<numb
     return failure.exitCode;
   }
   const dir = recordDir(id);
+  // Nobody reads this process's stderr: a failure of its own goes where `ctr rm` and a human find it.
+  const crashed = (error: unknown): void => {
+    appendFileSync(monitorLogPath(id), `${new Date().toISOString()} ${error instanceof Error ? error.stack : error}\n`);
+    process.exit(EXIT_RUNTIME_ERROR);
+  };
+  process.on('uncaughtException', crashed);
+  process.on('unhandledRejection', crashed);
   writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
   const now = new Date().toISOString();
   writeState({

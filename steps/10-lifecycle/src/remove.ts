@@ -7,15 +7,14 @@
  */
 
 import { cleanContainerNetwork, leasesOf } from '@ctr/05';
+import { isAlive, RuntimeError } from '@ctr/runtime';
 import {
   containerOwner,
-  isAlive,
   killContainerProcesses,
-  RuntimeError,
   removeContainerCgroups,
   removeContainerState,
   type Say,
-} from '@ctr/runtime';
+} from '@ctr/runtime/commands';
 import { listRecords, observe, removeAbandonedRecords, removeRecord } from './records.js';
 
 const SHORT_ID = /^[0-9a-f]{12}$/;

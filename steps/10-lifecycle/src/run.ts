@@ -4,15 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import {
-  type CommandContext,
-  configureContainer,
-  EXIT_RUNTIME_ERROR,
-  initProgram,
-  RuntimeError,
-  type Step,
-  UsageError,
-} from '@ctr/runtime';
+import { type CommandContext, EXIT_RUNTIME_ERROR, RuntimeError, type Step, UsageError } from '@ctr/runtime';
+import { configureContainer, initProgram } from '@ctr/runtime/commands';
 import type { MonitorRequest } from './monitor.js';
 import { checkName, newContainerId } from './records.js';
 

@@ -4,8 +4,10 @@
  * its id (a unique prefix) or its name. Judged by exit statuses, output, `inspect`'s JSON (the
  * fields docs/cli.md names) and the kernel's records: /proc/<pid>/ns and /proc/<pid>/cgroup.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CONTRACT,
@@ -151,6 +153,39 @@ export function lifecycleProperties(step: string): void {
         ).toBe(own);
       } finally {
         await removeAll([id]);
+      }
+    });
+
+    it("exec runs no host code under the container's environment: an LD_PRELOAD of the image does nothing on the host", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ctr-preload-'));
+      try {
+        const marker = join(dir, 'loaded');
+        writeFileSync(
+          join(dir, 'probe.c'),
+          `#include <fcntl.h>\n#include <unistd.h>\n__attribute__((constructor)) static void probe(void) { close(open("${marker}", O_CREAT | O_WRONLY, 0600)); }\n`,
+        );
+        const compiler = process.env.CC ?? 'cc';
+        const built = spawnSync(compiler, ['-shared', '-fPIC', '-o', join(dir, 'probe.so'), join(dir, 'probe.c')], {
+          encoding: 'utf8',
+        });
+        if (built.error || built.status !== 0) {
+          throw new Error(`this test builds a shared library with "${compiler}": ${built.stderr ?? built.error}`);
+        }
+        // The probe works: a dynamically linked host program that gets it loads it.
+        spawnSync('/bin/true', { env: { LD_PRELOAD: join(dir, 'probe.so') } });
+        expect(existsSync(marker), 'the probe library writes its marker when the host loader preloads it').toBe(true);
+        rmSync(marker);
+        const id = await detached(['-e', `LD_PRELOAD=${join(dir, 'probe.so')}`, 'sleep', '3302']);
+        try {
+          expect(await ctr('exec', [id, 'true'])).toExit(0);
+          expect(existsSync(marker), "exec's host side ran with the container's LD_PRELOAD: host code as root").toBe(
+            false,
+          );
+        } finally {
+          await removeAll([id]);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 
