@@ -265,9 +265,10 @@ export function lifecycleProperties(step: string): void {
       const id = await detached(['--name', name, 'sleep', '3401']);
       try {
         expect((await inspect(name)).Id, 'inspect by name').toBe(id);
+        const running = await listed(true);
         const again = await ctr('run', ['-d', ...NET, '--name', name, 'sleep', '3402']);
         expect(again, hint('a name in use is refused, naming it')).toFailCleanly({ naming: [name] });
-        expect(await listed(), 'the refused run made no container').toHaveLength(1);
+        expect(await listed(true), 'the refused run made no container').toEqual(running);
       } finally {
         await removeAll([name]);
       }
@@ -300,9 +301,9 @@ export function lifecycleProperties(step: string): void {
         await sleep(delay);
         cli.runtime.kill('SIGKILL');
         await cli.result;
-        // A monitor that outlived the CLI may still be starting its container.
-        await sleep(1000);
         for (const short of (await listed(true)).filter((short) => !earlier.includes(short))) {
+          // What outlived the CLI may still be starting its container: it must get to run.
+          await eventually(async () => (await inspect(short)).State.Running, `${short} runs`);
           const exec = await ctr('exec', [short, 'true']);
           expect(exec, `a container left by a CLI killed after ${delay} ms works`).toExit(0);
           await removeAll([short]);
