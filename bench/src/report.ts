@@ -6,6 +6,7 @@ import { failureLine, fmtMiB, fmtMs, log, type Outcome, ok, REPO, run } from './
 import { type Comparison, change } from './compare.js';
 import type { ImageFigures, Samples } from './images.js';
 import { type Timing, TRACE_ENTRY } from './latency.js';
+import type { HeldMemory, LifecycleFigures } from './lifecycle.js';
 import type { Machine } from './machine.js';
 import type { MemoryRow } from './memory.js';
 import type { ScaleResult } from './scale.js';
@@ -26,6 +27,8 @@ export interface Report {
   scale: ScaleResult | null;
   /** Step 09's pull and start figures; null without step 09 or docker-registry (a note says why). */
   images: ImageFigures | null;
+  /** Step 10's run -d, exec and rm, its monitors' memory and many containers held; null without step 10. */
+  lifecycle: LifecycleFigures | null;
   /** With --check: the student's loop, pnpm check NN. */
   check: CheckRow[] | null;
 }
@@ -111,6 +114,7 @@ function markdown(report: Report): string {
     out.push('');
   }
   if (report.images) out.push(...images(report.images, references));
+  if (report.lifecycle) out.push(...lifecycle(report.lifecycle, m.cores));
   if (report.check) {
     out.push("**The student's loop: `pnpm check NN`** (one run each)", '');
     out.push('| Step | To the first failure of a fresh exercise | Full pass of a finished one |');
@@ -151,6 +155,46 @@ function images(f: ImageFigures, references: Report['references']): string[] {
     '| --- | --: | --: | --: | --: |',
     row(`\`--image\` (${f.layers} layers)`, f.startImage, ratio(f.startImage.medianMs, references.runc)),
     row('the rootfs (one lower)', f.startRootfs, ratio(f.startRootfs.medianMs, references.runc)),
+    '',
+  ];
+}
+
+/** Step 10: run -d, exec and rm -f beside start; the memory a held container costs; many held at once. */
+function lifecycle(f: LifecycleFigures, cores: number): string[] {
+  const row = (what: string, until: string, s: Samples) =>
+    s.failed
+      ? `| ${what} | ${until} | failed: ${cell(s.failed)} | – | – |`
+      : `| ${what} | ${until} | ${fmtMs(s.medianMs)} | ${fmtMs(s.minMs)} | ${fmtMs(s.maxMs)} |`;
+  const held = (m: HeldMemory) =>
+    m.failed && m.containers.length === 0
+      ? `| ${m.held} | failed: ${cell(m.failed)} | – | – | – | – | – |`
+      : `| ${m.held}${m.failed ? ` (${cell(m.failed)})` : ''} | ${fmtMiB(m.monitorPssKiB)} | ${fmtMiB(m.helperPssKiB)} | ${fmtMiB(m.initPssKiB)} | ${fmtMiB(m.perContainerPssKiB)} | ${fmtMiB(m.totalPssKiB)} | ${fmtMiB(m.monitorRssKiB)} |`;
+  const n = f.many;
+  const seconds = (ms: number | null) => (ms === null ? '–' : `${(ms / 1000).toFixed(1)} s`);
+  const running = n.failed ? `${n.running}/${n.containers}: ${cell(n.failed)}` : `yes (${n.running}/${n.containers})`;
+  const left = n.leftBehind.length === 0 ? 'nothing' : cell(n.leftBehind.join(', '));
+  return [
+    "**Step 10: a container that outlives the command line**, through step 10's bundle, `--net none`, in the same rounds, each round on a container of its own",
+    '',
+    '| Command | Timed until | Median | Min | Max |',
+    '| --- | --- | --: | --: | --: |',
+    row('`start /bin/true`', 'it exited', f.start),
+    row('`run -d sleep 600`', 'the id is printed: its command runs, its monitor stays', f.runDetached),
+    row('`exec <id> /bin/true`', 'it exited', f.exec),
+    row('`rm -f <id>`', 'killed, cleaned up, its record removed', f.remove),
+    '',
+    "**Step 10: memory of a detached container's own processes** (PSS, `/proc/<pid>/smaps_rollup`: shared pages divided among the processes that map them; means per container; `sleep` itself not counted)",
+    '',
+    '| Containers held | Monitor (node) | nsexec | Init, PID 1 (node) | Per container | All of them | Monitor RSS |',
+    '| --: | --: | --: | --: | --: | --: | --: |',
+    held(f.one),
+    ...(n.memory ? [held(n.memory)] : []),
+    '',
+    `**Step 10: ${n.containers} containers held at once** (\`run -d --net none sleep 600\` × ${n.containers}, all spawned together on ${cores} cores; then one \`rm -f\` with every id)`,
+    '',
+    '| Containers | All running | Start all | PSS of all | `rm -f` of all | Their processes exited | Left behind |',
+    '| --: | --- | --: | --: | --: | --: | --- |',
+    `| ${n.containers} | ${running} | ${seconds(n.startAllMs)} | ${fmtMiB(n.memory?.totalPssKiB ?? null)} | ${n.removeFailed ? `failed: ${cell(n.removeFailed)}` : seconds(n.removeAllMs)} | ${n.processesGoneMs === null ? '–' : `${fmtMs(n.processesGoneMs)} after`} | ${left} |`,
     '',
   ];
 }

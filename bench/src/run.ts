@@ -7,12 +7,14 @@
  *   scale     20 containers of step 06 at once: all exit 0, wall time, and nothing left behind
  *   images    step 09: a multi-layer image pulled from a local registry (time, throughput), and
  *             start latency with --image against the rootfs, in the same rounds (images.ts)
+ *   lifecycle step 10: run -d, exec and rm -f beside start; PSS of each container's monitor, nsexec
+ *             and init; 50 containers held at once (5 with --quick), then removed (lifecycle.ts)
  *
  * Nothing here crashes on a failing command: the table says "failed: <its first stderr line>".
  * Results go to bench/results/latest.md and latest.json; the markdown table is also printed.
  *
  *   pnpm bench [--runs N] [--quick] [--compare REF] [--check]
- *     --quick = 3 runs (CI's smoke test)
+ *     --quick = 3 runs, 5 containers held instead of 50 (CI's smoke test)
  *     --compare REF = also the step rows of commit REF, checked out beside, in the same rounds
  *     --check = also the student's loop: pnpm check NN to its first failure, and to a full pass
  */
@@ -22,6 +24,7 @@ import { listSteps, log } from './common.js';
 import { checkOut, type OtherTree, removeTree, resolveCommit } from './compare.js';
 import { measureImages } from './images.js';
 import { measureLatency } from './latency.js';
+import { measureLifecycle } from './lifecycle.js';
 import { describeMachine, loadAverage } from './machine.js';
 import { measureMemory } from './memory.js';
 import { ociLatencySpecs, prepareOciRuntimes, removeBundle } from './oci.js';
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
     const memory = await measureMemory(steps, latency.bundleFailed, oci);
     const scale = await measureScale(steps, rootfs);
     const images = await measureImages(steps, options.runs);
+    const lifecycle = await measureLifecycle(steps, rootfs, options.runs, options.quick);
     removeBundle(oci.bundle);
     const check = options.check ? measureCheck(steps) : null;
 
@@ -125,6 +129,7 @@ async function main(): Promise<void> {
           ...memory.notes,
           ...scale.notes,
           ...images.notes,
+          ...lifecycle.notes,
           ...(check?.notes ?? []),
         ],
         latency: latency.timings,
@@ -132,6 +137,7 @@ async function main(): Promise<void> {
         memory: memory.rows,
         scale: scale.result,
         images: images.figures,
+        lifecycle: lifecycle.figures,
         check: check?.rows ?? null,
       },
       latency.warmups,

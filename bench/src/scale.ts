@@ -119,7 +119,7 @@ async function scale(step: Step, rootfs: string): Promise<ScaleResult> {
 }
 
 /** What a container could leave on the host: state entries, mounts, cgroup directories. */
-function hostState(rootfs: string): string[] {
+export function hostState(rootfs: string): string[] {
   const entries: string[] = [];
   const dirs = (dir: string) => {
     try {
