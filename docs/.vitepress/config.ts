@@ -33,6 +33,7 @@ export default defineConfig({
           { text: '07 · User namespace and rootless', link: '/steps/07-userns' },
           { text: '08 · Capabilities and seccomp', link: '/steps/08-capabilities-seccomp' },
           { text: '09 · Images and overlayfs', link: '/steps/09-images' },
+          { text: '10 · Lifecycle: run -d, ps, exec, stop', link: '/steps/10-lifecycle' },
         ],
       },
       {

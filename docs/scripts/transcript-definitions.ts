@@ -113,6 +113,33 @@ const REGISTRY = demoRegistry('');
  * what `images` lists is the demo's alone, whatever the machine's store holds.
  */
 const REGISTRY_09 = demoRegistry('../../');
+
+/** Step 10's CLI, typed from steps/10-lifecycle: `run -d`, `ps`, `logs`, `exec`, `stop`, `rm` are its subcommands. */
+const CTR_10 = 'ctr="node --import tsx src/main.ts"';
+/** A duration as `ps` words it (go-units' HumanDuration, as docker's). */
+const SINCE = '(?:Less than a second|About a minute|\\d+ (?:seconds?|minutes))';
+/**
+ * What two runs of step 10's commands differ in: the 64-hex id `run -d` prints, and `ps`'s times,
+ * with the padding after them (the columns are as wide as their widest cell, so a time of another
+ * length moves the next column).
+ */
+const LIFECYCLE_VARIES: Variation[] = [
+  { pattern: /^([0-9a-f]{64})$/g, why: 'a container id: random, 64 hex digits' },
+  {
+    pattern: /^CONTAINER ID( +)IMAGE( +)COMMAND( +)CREATED( +)STATUS( +)NAMES$/g,
+    why: "ps's columns: as wide as their widest cell",
+  },
+  {
+    pattern: new RegExp(`"( +)(${SINCE} ago +)(?:Up|Exited|Dead)`, 'g'),
+    why: 'how long ago the container was made, when ps ran',
+  },
+  { pattern: new RegExp(`Up (${SINCE} +)`, 'g'), why: 'how long the container has run, when ps ran' },
+  {
+    pattern: /<repo>\/rootfs( +)"/g,
+    why: "ps's IMAGE column is padded to the checkout's real path, which <repo> stands for",
+  },
+  { pattern: new RegExp(`Exited \\(\\d+\\) (${SINCE} ago +)`, 'g'), why: 'how long ago it exited, when ps ran' },
+];
 const DEMO_STORE = '/tmp/ctr-demo-store';
 const CTR_09 = `ctr="env CTR_STORE_DIR=${DEMO_STORE} node --import tsx src/main.ts"`;
 /** What the registry answered, one request a line: method, path, status, bytes (its access log). */
@@ -831,5 +858,154 @@ export const TRANSCRIPTS: Transcript[] = [
       `sudo rm -r ${DEMO_STORE}`,
     ],
     cleanUp: DEMO_CLEAN_UP,
+  },
+  // --- step 10 ---
+  {
+    step: '10',
+    name: 'detached',
+    cwd: 'steps/10-lifecycle',
+    commands: [
+      CTR_10,
+      "sudo $ctr run -d --net none --name web sh -c 'echo hello from $(hostname); echo a warning >&2; exec sleep 1000'",
+      'sudo $ctr ps',
+      'sudo $ctr logs web',
+      'sudo $ctr logs web 2>/dev/null',
+      'sudo $ctr stop web',
+      'sudo $ctr ps -a',
+      "sudo $ctr inspect web | jq -c '.[0].State | {Status, Running, Pid, ExitCode}'",
+      'sudo $ctr rm web',
+      'sudo $ctr ps -a',
+    ],
+    varies: LIFECYCLE_VARIES,
+    cleanUp: 'cd steps/10-lifecycle && node --import tsx src/main.ts rm -f web >/dev/null 2>&1; true',
+  },
+  {
+    step: '10',
+    name: 'processes',
+    cwd: 'steps/10-lifecycle',
+    commands: [
+      CTR_10,
+      'sudo $ctr run -d --net none --name web sleep 1000',
+      `ps -o pid,ppid,sid,args --forest -s $(sudo $ctr inspect web | jq '.[0].State.MonitorPid')`,
+      'sudo $ctr rm -f web',
+    ],
+    varies: [
+      ...LIFECYCLE_VARIES,
+      {
+        pattern: /^( *\d+)( +\d+)( +\d+) /g,
+        why: 'host pids: the monitor is its own session (SID) and its parent is 1',
+      },
+    ],
+    cleanUp: 'cd steps/10-lifecycle && node --import tsx src/main.ts rm -f web >/dev/null 2>&1; true',
+  },
+  {
+    step: '10',
+    name: 'logs-follow',
+    cwd: 'steps/10-lifecycle',
+    commands: [
+      CTR_10,
+      'sudo $ctr run -d --net none --name counter sh -c \'for i in 1 2 3 4; do echo "line $i"; sleep 1; done; echo done >&2\'',
+      'sudo $ctr logs -f counter; echo "exit status $?"',
+      'sudo $ctr logs --tail 2 counter',
+      'sudo $ctr ps -a',
+      'sudo $ctr rm counter',
+    ],
+    varies: LIFECYCLE_VARIES,
+    cleanUp: 'cd steps/10-lifecycle && node --import tsx src/main.ts rm -f counter >/dev/null 2>&1; true',
+  },
+  {
+    step: '10',
+    name: 'exec',
+    cwd: 'steps/10-lifecycle',
+    commands: [
+      CTR_10,
+      'sudo $ctr run -d --net none --name web sleep 1000',
+      `pid=$(sudo $ctr inspect web | jq '.[0].State.Pid')`,
+      'sudo readlink /proc/$pid/ns/pid /proc/$pid/ns/mnt',
+      "sudo $ctr exec web sh -c 'readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt'",
+      'sudo $ctr exec web ps -o pid,args',
+      `sudo $ctr exec web grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status`,
+      'sudo $ctr exec web sh -c \'exit 3\'; echo "exit status $?"',
+      'sudo $ctr exec web nosuchcommand; echo "exit status $?"',
+      'sudo $ctr rm -f web',
+    ],
+    varies: [
+      ...LIFECYCLE_VARIES,
+      { pattern: /^ +(\d+) \S/g, why: "a pid in the container: the exec'd processes get the next free ones" },
+    ],
+    cleanUp: 'cd steps/10-lifecycle && node --import tsx src/main.ts rm -f web >/dev/null 2>&1; true',
+  },
+  {
+    step: '10',
+    name: 'exec-trace',
+    cwd: 'steps/10-lifecycle',
+    commands: [
+      CTR_10,
+      'sudo $ctr run -d --net none --name web sleep 1000',
+      'sudo env CTR_TRACE=1 $ctr exec web true',
+      'sudo $ctr rm -f web',
+    ],
+    varies: [
+      ...LIFECYCLE_VARIES,
+      pid(/nsenter-<> (\d+) --forward=/g),
+      pid(/\/proc\/(\d+)\/ns\//g),
+      pid(/fork\(\) = (\d+):/g),
+    ],
+    cleanUp: 'cd steps/10-lifecycle && node --import tsx src/main.ts rm -f web >/dev/null 2>&1; true',
+  },
+  {
+    step: '10',
+    name: 'stop-timeout',
+    cwd: 'steps/10-lifecycle',
+    commands: [
+      CTR_10,
+      `sudo $ctr run -d --net none --name stubborn sh -c 'trap "" TERM; echo ignoring SIGTERM; while :; do sleep 1; done'`,
+      'SECONDS=0; sudo $ctr stop -t 2 stubborn; echo "stop took $SECONDS s"',
+      "sudo $ctr inspect stubborn | jq -c '.[0].State | {Status, ExitCode}'",
+      'sudo $ctr ps -a',
+      'sudo $ctr rm stubborn',
+    ],
+    varies: [
+      ...LIFECYCLE_VARIES,
+      {
+        pattern: /^stop took (\d+) s$/g,
+        why: 'the 2 s of -t, the CLI started by tsx and the monitor recording the exit',
+        tolerance: 1,
+      },
+    ],
+    cleanUp: 'cd steps/10-lifecycle && node --import tsx src/main.ts rm -f stubborn >/dev/null 2>&1; true',
+  },
+  {
+    step: '10',
+    name: 'dead-monitor',
+    cwd: 'steps/10-lifecycle',
+    commands: [
+      CTR_10,
+      'sudo $ctr run -d --net none --name web sleep 1000',
+      `sudo kill -9 $(sudo $ctr inspect web | jq '.[0].State.MonitorPid')`,
+      'sudo $ctr ps',
+      'sudo $ctr rm web',
+      'sudo ls /run/ctr/lifecycle /run/ctr/containers',
+    ],
+    varies: LIFECYCLE_VARIES,
+    cleanUp: 'cd steps/10-lifecycle && node --import tsx src/main.ts rm -f web >/dev/null 2>&1; true',
+  },
+  {
+    step: '10',
+    name: 'bad-input',
+    cwd: 'steps/10-lifecycle',
+    commands: [
+      CTR_10,
+      'sudo $ctr run -d --net none --name web sleep 1000',
+      'sudo $ctr run -d --net none --name web sleep 1000; echo "exit status $?"',
+      'sudo $ctr rm web; echo "exit status $?"',
+      'sudo $ctr logs nosuch; echo "exit status $?"',
+      'sudo $ctr stop web',
+      'sudo $ctr exec web true; echo "exit status $?"',
+      'sudo $ctr rm web',
+      'sudo $ctr logs web; echo "exit status $?"',
+    ],
+    varies: LIFECYCLE_VARIES,
+    cleanUp: 'cd steps/10-lifecycle && node --import tsx src/main.ts rm -f web >/dev/null 2>&1; true',
   },
 ];
