@@ -301,13 +301,15 @@ function withNamesLock<T>(fn: () => T): T {
  * microseconds) or abandoned, and `ps` shows neither.
  */
 export function resolveContainer(ref: string): string {
+  // The full id needs no search: rm -f <id> works even before the rest is written (task 10.4),
+  // so that a test can always remove what it started.
+  if (ID64.test(ref) && hasState(ref)) return ref;
   // #task 10.4
   if (NAME.test(ref)) {
     const named = readLink(join(NAMES_DIR, ref));
     if (named !== null && hasState(named)) return named;
   }
   if (HEX.test(ref)) {
-    if (ref.length === 64 && hasState(ref)) return ref;
     const matches = recordIds().filter((id) => id.startsWith(ref) && hasState(id));
     if (matches.length === 1) return matches[0] as string;
     if (matches.length > 1)

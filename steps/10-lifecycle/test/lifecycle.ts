@@ -96,7 +96,7 @@ export function lifecycleProperties(step: string): void {
           "State.Pid is in the container's PID namespace",
         ).not.toBe(readlinkSync('/proc/self/ns/pid'));
         expect(await listed(), 'ps lists a running container by its short id').toContain(id.slice(0, 12));
-        await removeAll([id.slice(0, 8)]);
+        await removeAll([id]);
         expect(await listed(true), 'rm removes it from ps -a').not.toContain(id.slice(0, 12));
         const leftovers = await settledLeftovers(before);
         expect(describeLeftovers(leftovers), 'nothing of the container is left after rm -f').toBe('');
@@ -269,8 +269,9 @@ export function lifecycleProperties(step: string): void {
         const again = await ctr('run', ['-d', ...NET, '--name', name, 'sleep', '3402']);
         expect(again, hint('a name in use is refused, naming it')).toFailCleanly({ naming: [name] });
         expect(await listed(true), 'the refused run made no container').toEqual(running);
+        expect((await inspect(id.slice(0, 12))).Id, 'inspect by the short id ps shows').toBe(id);
       } finally {
-        await removeAll([name]);
+        await removeAll([id]);
       }
     });
 
