@@ -187,3 +187,22 @@ export function fmtMiB(kib: number | null): string {
 export function relativeToRepo(path: string): string {
   return path.startsWith(REPO) ? path.slice(REPO.length) : path;
 }
+
+/** The command name of `pid` (/proc/<pid>/comm), or "?" once it is gone. */
+export function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+/** A `Name:   123 kB` line of a /proc/<pid> file (`Pss` of smaps_rollup, `VmRSS` of status), in KiB. */
+export function kibField(pid: number, file: string, field: string): number | null {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}

@@ -15,10 +15,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   childrenOf,
+  comm,
   failureLine,
   firstLine,
   fmtMiB,
   fmtMs,
+  kibField,
   log,
   medianMinMax,
   NODE,
@@ -265,7 +267,7 @@ async function holdMany(
     result.memory = readHeld(ctr, ids);
     result.running = result.memory.containers.length;
     pids = result.memory.containers.flatMap((c) => c.processes.map((p) => p.pid));
-    const startTimes = new Map(pids.map((pid) => [pid, startTime(pid)]));
+    const startTimes = new Map(pids.map((pid) => [pid, liveStartTime(pid)]));
     const removed = ctr(['rm', '-f', ...ids], MANY_TIMEOUT_MS);
     result.removeAllMs = removed.ms;
     result.removeFailed = removed.failed;
@@ -274,8 +276,7 @@ async function holdMany(
     // Still there: the same pid with the same start time (a pid may have been given to another since).
     // A zombie has exited and holds no memory: only its parent has yet to reap it, and the parent of a
     // monitor whose CLI has gone is the machine's PID 1 (on the benchmark's VM an agent that reaps late).
-    const remaining = () =>
-      [...startTimes].filter(([pid, began]) => began !== null && startTime(pid) === began && !isZombie(pid));
+    const remaining = () => [...startTimes].filter(([pid, began]) => began !== null && liveStartTime(pid) === began);
     const removedAt = process.hrtime.bigint();
     while (remaining().length > 0 && Number(process.hrtime.bigint() - removedAt) < PROCESS_GRACE_MS * 1e6) {
       await sleep(10);
@@ -311,8 +312,8 @@ function readHeld(ctr: (args: readonly string[], timeoutMs?: number) => Captured
       role: i === 0 ? ('monitor' as const) : i === chain.length - 1 ? ('init' as const) : ('helper' as const),
       comm: comm(pid),
       pid,
-      pssKiB: statusField(pid, 'smaps_rollup', 'Pss'),
-      rssKiB: statusField(pid, 'status', 'VmRSS'),
+      pssKiB: kibField(pid, 'smaps_rollup', 'Pss'),
+      rssKiB: kibField(pid, 'status', 'VmRSS'),
     }));
     return [{ processes, pssKiB: processes.reduce((sum, p) => sum + (p.pssKiB ?? 0), 0) }];
   });
@@ -371,40 +372,16 @@ function chainTo(top: number, bottom: number): number[] | null {
   return null;
 }
 
-/** `Pss:` of smaps_rollup, `VmRSS:` of status: in kB. */
-function statusField(pid: number, file: string, field: string): number | null {
+/**
+ * Field 22 of /proc/<pid>/stat (after the command name, which may hold spaces) while `pid` has not
+ * exited; null for a zombie or a pid that is gone.
+ */
+function liveStartTime(pid: number): string | null {
   try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
-    return match ? Number(match[1]) : null;
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)?.split(' ') ?? [];
+    return fields[0] === 'Z' ? null : (fields[19] ?? null);
   } catch {
     return null;
-  }
-}
-
-/** Field 22 of /proc/<pid>/stat (after the command name, which may hold spaces). */
-function startTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
-
-function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '?';
   }
 }
 

@@ -1,6 +1,18 @@
 /** Resident memory of each runtime's own processes while its container runs `sleep 5`, read from /proc. */
-import { existsSync, readFileSync } from 'node:fs';
-import { childrenOf, exitStatus, firstLine, fmtMiB, log, NODE, type Step, sleep, spawnCollecting } from './common.js';
+import { existsSync } from 'node:fs';
+import {
+  childrenOf,
+  comm,
+  exitStatus,
+  firstLine,
+  fmtMiB,
+  kibField,
+  log,
+  NODE,
+  type Step,
+  sleep,
+  spawnCollecting,
+} from './common.js';
 import { makeSleepBundle, type OciRuntimes, ociDelete, ociRun, removeBundle, versionNumber } from './oci.js';
 
 export interface ProcessMemory {
@@ -123,7 +135,7 @@ async function memoryProbe(
     row.processes = runtime.map((pid, i) => {
       const name = comm(pid);
       const role = i === 0 ? 'host runtime' : i === runtime.length - 1 && name === 'node' ? 'init (PID 1)' : 'helper';
-      return { role, pid, comm: name, rssKiB: rssKiB(pid) };
+      return { role, pid, comm: name, rssKiB: kibField(pid, 'status', 'VmRSS') };
     });
     row.totalKiB = row.processes.reduce((sum, p) => sum + (p.rssKiB ?? 0), 0);
   }
@@ -149,21 +161,4 @@ function chainTo(root: number, target: string): number[] | null {
     if (rest) return [root, ...rest];
   }
   return null;
-}
-
-function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '?';
-  }
-}
-
-function rssKiB(pid: number): number | null {
-  try {
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : null;
-  } catch {
-    return null;
-  }
 }

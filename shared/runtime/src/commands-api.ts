@@ -13,5 +13,5 @@ export {
   type Say,
 } from './clean.js';
 export { initProgram } from './fast-start.js';
-export { configureContainer, runContainer, type StartOptions, startContainer } from './host.js';
+export { configureContainer, runContainer, type StartOptions, startContainer, withAssignments } from './host.js';
 export { spawnInit } from './spawn.js';

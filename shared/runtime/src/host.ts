@@ -229,8 +229,21 @@ async function buildSpec(step: Step, options: StartOptions): Promise<ContainerSp
  * the terminal it is drawing on. `-e KEY` alone copies KEY from the host, as in docker.
  */
 export function containerEnv(assignments: readonly string[], host: NodeJS.ProcessEnv = process.env): string[] {
-  const env = new Map(DEFAULT_ENV);
-  if (host.TERM) env.set('TERM', host.TERM);
+  const base = [...DEFAULT_ENV].map(([key, value]) => `${key}=${value}`);
+  if (host.TERM) base.push(`TERM=${host.TERM}`);
+  return withAssignments(base, assignments, host);
+}
+
+/**
+ * `base` with each `-e NAME=value` set and each `-e NAME` copied from `host`, later ones winning:
+ * start's environment, and step 10's exec on top of a running container's.
+ */
+export function withAssignments(
+  base: readonly string[],
+  assignments: readonly string[],
+  host: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const env = new Map(base.map(splitAssignment));
   for (const assignment of assignments) {
     const eq = assignment.indexOf('=');
     if (eq === 0) throw new UsageError(`--env "${assignment}": the name is empty; use --env NAME=value`);
@@ -242,4 +255,9 @@ export function containerEnv(assignments: readonly string[], host: NodeJS.Proces
     }
   }
   return [...env].map(([key, value]) => `${key}=${value}`);
+}
+
+function splitAssignment(entry: string): [string, string] {
+  const eq = entry.indexOf('=');
+  return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
 }

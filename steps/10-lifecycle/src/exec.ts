@@ -31,8 +31,9 @@ import {
   readFileOr,
   UsageError,
 } from '@ctr/runtime';
+import { withAssignments } from '@ctr/runtime/commands';
 import { errnoText, trace, traceForChild, tracing } from '@ctr/syscalls';
-import { isSame, observe, resolveContainer, specPath } from './records.js';
+import { isSame, observe, readSpec, resolveContainer } from './records.js';
 
 export const NSENTER_SOURCE = fileURLToPath(new URL('../native/nsenter.c', import.meta.url));
 
@@ -71,11 +72,10 @@ export async function execCommand(
       `container ${short} is not running (${status}): see ctr ps -a, or start one with ctr run -d`,
     );
   }
-  const specText = readFileOr(specPath(id), null);
-  if (specText === null) {
+  const spec = readSpec(id);
+  if (spec === null) {
     throw new RuntimeError(`container ${short} has no spec.json in its record: remove it (ctr rm -f ${ref})`);
   }
-  const spec = JSON.parse(specText) as ContainerSpec;
   const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
   return execInContainer(spec, observed.state.pid as number, command, {
     tty: flags.tty === true,
@@ -104,7 +104,7 @@ export async function execInContainer(
     throw new RuntimeError('exec needs root in this step (rootless containers are out of its scope): use sudo');
   }
   checkRunning(spec, pid);
-  const env = execEnvironment(spec.env, options.env);
+  const env = withAssignments(spec.env, options.env);
   const security = spec.features.security as SecurityConfig | null | undefined;
   const cgroups = spec.features.cgroups as CgroupConfig | null | undefined;
   const workingDir = (spec.features.image as { workingDir: string | null } | null | undefined)?.workingDir;
@@ -192,23 +192,6 @@ function checkRunning(spec: ContainerSpec, pid: number): void {
       `container ${spec.id} is not running: its PID 1 (${pid}) is gone; see ctr ps -a, or start one with ctr run -d`,
     );
   }
-}
-
-/** The container's environment, each -e replacing the variable of its name. */
-export function execEnvironment(containerEnv: readonly string[], given: readonly string[]): string[] {
-  const merged = new Map(containerEnv.map(splitVariable));
-  for (const entry of given) {
-    const [name, value] = splitVariable(entry);
-    if (!/^[^=\0]+$/.test(name)) throw new UsageError(`-e ${JSON.stringify(entry)}: give NAME=value or NAME`);
-    if (entry.includes('=')) merged.set(name, value);
-    else if (process.env[name] !== undefined) merged.set(name, process.env[name] as string);
-  }
-  return [...merged].map(([name, value]) => `${name}=${value}`);
-}
-
-function splitVariable(entry: string): [string, string] {
-  const eq = entry.indexOf('=');
-  return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
 }
 
 /**

@@ -12,16 +12,16 @@
  *           command     stdout, stderr: pipes the monitor reads into container.log
  */
 import { appendFileSync, closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type CommandContext, type ContainerSpec, describeFailure, EXIT_RUNTIME_ERROR, type Step } from '@ctr/runtime';
 import { runContainer, spawnInit } from '@ctr/runtime/commands';
 import {
   createRecord,
+  logPath,
   monitorLogPath,
   processStartTime,
-  recordDir,
   removeRecord,
+  specPath,
   updateState,
   writeState,
 } from './records.js';
@@ -56,7 +56,6 @@ export async function monitor(step: Step, context: CommandContext): Promise<numb
     ready.fail(failure.exitCode, failure.message);
     return failure.exitCode;
   }
-  const dir = recordDir(id);
   // Nobody reads this process's stderr: a failure of its own goes where `ctr rm` and a human find it.
   const crashed = (error: unknown): void => {
     appendFileSync(monitorLogPath(id), `${new Date().toISOString()} ${error instanceof Error ? error.stack : error}\n`);
@@ -64,7 +63,9 @@ export async function monitor(step: Step, context: CommandContext): Promise<numb
   };
   process.on('uncaughtException', crashed);
   process.on('unhandledRejection', crashed);
-  writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
+  // What exec and inspect read; written again once the features filled in what they made.
+  const saveSpec = (): void => writeFileSync(specPath(id), JSON.stringify(spec));
+  saveSpec();
   const now = new Date().toISOString();
   writeState({
     id,
@@ -83,7 +84,7 @@ export async function monitor(step: Step, context: CommandContext): Promise<numb
     command: spec.args,
   });
 
-  const log = new ContainerLog(join(dir, 'container.log'));
+  const log = new ContainerLog(logPath(id));
   const init = context.init ?? (await spawnInit(step, context.entry, 'pipe'));
   const output = Promise.all([log.pump(init.stdout, 'stdout'), log.pump(init.stderr, 'stderr')]);
   let lastMessage = '';
@@ -102,8 +103,7 @@ export async function monitor(step: Step, context: CommandContext): Promise<numb
       onRunning: (pid) => {
         // #task 10.2
         running = true;
-        // Again: the features filled in what they made (step 05's address), for inspect and exec.
-        writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
+        saveSpec(); // step 05's address, for inspect
         updateState(id, (state) => {
           state.status = 'running';
           state.pid = pid;

@@ -2,7 +2,6 @@
  * `ctr ps` and `ctr inspect`: what the records say, read without the lock (state.json is replaced
  * whole, never written in place), in docker's words and columns.
  */
-import { readFileSync } from 'node:fs';
 import type { CgroupConfig } from '@ctr/04';
 import type { NetworkConfig } from '@ctr/05';
 import type { SecurityConfig } from '@ctr/08';
@@ -13,9 +12,9 @@ import {
   listRecords,
   logPath,
   observe,
+  readSpec,
   resolveContainer,
   type Status,
-  specPath,
   statusOf,
 } from './records.js';
 
@@ -109,14 +108,6 @@ export function inspectCommand(refs: readonly string[]): number {
   });
   process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
   return 0;
-}
-
-function readSpec(id64: string): ContainerSpec | null {
-  try {
-    return JSON.parse(readFileSync(specPath(id64), 'utf8')) as ContainerSpec;
-  } catch {
-    return null;
-  }
 }
 
 /** docker's zero time, which it shows for a start or a finish that has not happened. */

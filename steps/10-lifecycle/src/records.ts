@@ -27,7 +27,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeError, readFileOr, STATE_DIR, UsageError } from '@ctr/runtime';
+import { type ContainerSpec, RuntimeError, readFileOr, STATE_DIR, UsageError } from '@ctr/runtime';
 import { flock, LOCK_EX, LOCK_UN } from '@ctr/syscalls';
 
 export const LIFECYCLE_DIR = join(STATE_DIR, 'lifecycle');
@@ -154,6 +154,15 @@ export function writeState(state: ContainerState): void {
  * just after would see a running container without its monitor. Once the monitor is seen gone,
  * the state is read again.
  */
+/** The container's spec as `run -d` configured it (spec.json), or null when the record has none. */
+export function readSpec(id64: string): ContainerSpec | null {
+  try {
+    return JSON.parse(readFileSync(specPath(id64), 'utf8')) as ContainerSpec;
+  } catch {
+    return null;
+  }
+}
+
 export function observe(id64: string): { state: ContainerState; status: Status } | null {
   const state = readState(id64);
   if (!state) return null;

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CONTRACT,
   describeLeftovers,
+  type HostState,
   hint,
   hostState,
   leftoversSince,
@@ -316,15 +317,20 @@ export function lifecycleProperties(step: string): void {
   });
 
   describe(`step ${step}: the monitor (this runtime's design)`, REFERENCE, () => {
-    it('a container whose monitor was killed shows as dead, and rm removes everything it left', async () => {
-      const before = hostState();
-      const id = await detached(['sleep', '3701']);
+    /** SIGKILLs the container's monitor: it shows as dead, and what it made on the host is left. */
+    async function killMonitor(id: string, before: HostState): Promise<void> {
       const { State } = await inspect(id);
       process.kill(State.MonitorPid as number, 'SIGKILL');
       await eventually(async () => (await ctr('ps', [])).stdout.includes('Dead'), 'ps shows the container as dead');
       expect(describeLeftovers(leftoversSince(before)), 'a killed monitor leaves the host resources behind').not.toBe(
         '',
       );
+    }
+
+    it('a container whose monitor was killed shows as dead, and rm removes everything it left', async () => {
+      const before = hostState();
+      const id = await detached(['sleep', '3701']);
+      await killMonitor(id, before);
       expect(await ctr('rm', [id])).toExit(0);
       const leftovers = await settledLeftovers(before);
       expect(describeLeftovers(leftovers), 'rm of a dead container removes its cgroups, mounts and network').toBe('');
@@ -333,12 +339,7 @@ export function lifecycleProperties(step: string): void {
     it('pnpm clean removes a dead container: its record and everything its monitor left', async () => {
       const before = hostState();
       const id = await detached(['sleep', '3702']);
-      const { State } = await inspect(id);
-      process.kill(State.MonitorPid as number, 'SIGKILL');
-      await eventually(async () => (await ctr('ps', [])).stdout.includes('Dead'), 'ps shows the container as dead');
-      expect(describeLeftovers(leftoversSince(before)), 'a killed monitor leaves the host resources behind').not.toBe(
-        '',
-      );
+      await killMonitor(id, before);
       execFileSync('pnpm', ['--silent', 'clean'], { cwd: REPO, stdio: 'ignore' });
       expect(await listed(true), 'the record is gone').not.toContain(id.slice(0, 12));
       const leftovers = await settledLeftovers(before);
