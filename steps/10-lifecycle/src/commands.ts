@@ -8,11 +8,14 @@ import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CommandContext, RuntimeError, type Step, UsageError } from '@ctr/runtime';
 import { startContainer } from '@ctr/runtime/commands';
-import { isSame, observe, removeRecord, resolveContainer, type Status, withLock } from './records.js';
+import { isSame, observe, readSpec, removeRecord, resolveContainer, type Status, withLock } from './records.js';
 import { cleanDeadContainer } from './remove.js';
 import { checkDetachedFlags, runDetached } from './run.js';
 
 export { inspectCommand as inspect, psCommand as ps } from './ps.js';
+
+/** docker's stop wait for a container started without --stop-timeout (step 06's default too). */
+const DEFAULT_STOP_SECONDS = 10;
 
 // exec and logs load their own modules: the others need neither the helper's build nor fs.watch.
 export const exec = async (...args: Parameters<typeof import('./exec.js').execCommand>) =>
@@ -57,12 +60,14 @@ async function eachContainer(
 }
 
 // #region stop
-export async function stop(refs: string[], time: string, log: (line: string) => void): Promise<number> {
-  const seconds = Number(time);
-  if (!Number.isInteger(seconds) || seconds < 0) {
+export async function stop(refs: string[], time: string | undefined, log: (line: string) => void): Promise<number> {
+  const given = time === undefined ? null : Number(time);
+  if (given !== null && (!Number.isInteger(given) || given < 0)) {
     throw new UsageError(`--time ${time}: give the whole number of seconds to wait before SIGKILL`);
   }
   return eachContainer(refs, log, async (id) => {
+    // As docker: without --time, the wait the container was started with (step 06's --stop-timeout).
+    const seconds = given ?? stopTimeoutOf(id);
     // #task 10.3
     if (statusNow(id) !== 'running') return;
     signalContainer(id, constants.signals.SIGTERM, 'skip');
@@ -123,6 +128,11 @@ function signalContainer(id: string, signal: number, whenNotRunning: 'refuse' | 
 }
 
 /** The status as the record and the monitor's liveness say; `removed` once the record is gone. */
+function stopTimeoutOf(id: string): number {
+  const init = readSpec(id)?.features.init as { stopTimeout?: number } | null | undefined;
+  return init?.stopTimeout ?? DEFAULT_STOP_SECONDS;
+}
+
 function statusNow(id: string): Status | 'removed' {
   return observe(id)?.status ?? 'removed';
 }

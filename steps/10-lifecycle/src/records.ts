@@ -148,12 +148,6 @@ export function writeState(state: ContainerState): void {
   }
 }
 
-/**
- * The record and its status, read so that a clean exit is never reported as `dead`: the monitor
- * writes `exited` and then exits, so a state read just before that write and a liveness check
- * just after would see a running container without its monitor. Once the monitor is seen gone,
- * the state is read again.
- */
 /** The container's spec as `run -d` configured it (spec.json), or null when the record has none. */
 export function readSpec(id64: string): ContainerSpec | null {
   try {
@@ -163,6 +157,12 @@ export function readSpec(id64: string): ContainerSpec | null {
   }
 }
 
+/**
+ * The record and its status, read so that a clean exit is never reported as `dead`: the monitor
+ * writes `exited` and then exits, so a state read just before that write and a liveness check
+ * just after would see a running container without its monitor. Once the monitor is seen gone,
+ * the state is read again.
+ */
 export function observe(id64: string): { state: ContainerState; status: Status } | null {
   const state = readState(id64);
   if (!state) return null;

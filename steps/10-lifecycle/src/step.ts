@@ -33,8 +33,13 @@ const commands: StepCommand[] = [
   {
     usage: 'stop <containers...>',
     summary: 'stop containers: the stop signal (SIGTERM), then SIGKILL after a timeout',
-    flags: { time: flag('-t, --time <seconds>', 'seconds to wait before SIGKILL', '10') },
-    run: async (refs, log, { flags }) => (await lifecycle()).stop(refs, flags.time as string, log),
+    flags: {
+      time: flag(
+        '-t, --time <seconds>',
+        "seconds to wait before SIGKILL (default: the container's --stop-timeout, 10)",
+      ),
+    },
+    run: async (refs, log, { flags }) => (await lifecycle()).stop(refs, flags.time as string | undefined, log),
   },
   {
     usage: 'kill <containers...>',

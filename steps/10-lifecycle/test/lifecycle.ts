@@ -21,6 +21,7 @@ import {
   type RunOptions,
   type RunResult,
   run,
+  scaled,
   settledLeftovers,
   startContainer,
   task,
@@ -243,6 +244,29 @@ export function lifecycleProperties(step: string): void {
         }
       },
     );
+
+    it("stop without -t waits the --stop-timeout the container was started with, as docker's StopTimeout", async () => {
+      const id = await detached([
+        '--stop-timeout',
+        '1',
+        '/bin/sh',
+        '-c',
+        'trap "" TERM; echo ready; while :; do sleep 1; done',
+      ]);
+      try {
+        await eventually(async () => (await logsOf(id)).includes('ready'), 'the container printed ready');
+        // A wait, not a measurement: stop's own default is 10 s, so a stop still waiting after 6 s
+        // did not use the container's 1 s.
+        const stopped = await ctr('stop', [id], { timeoutMs: scaled(6_000) });
+        expect(
+          stopped,
+          hint('without -t, stop waits the seconds given by run -d --stop-timeout, then SIGKILLs'),
+        ).toExit(0);
+        expect((await inspect(id)).State.ExitCode, 'killed by SIGKILL: 128 + 9').toBe(137);
+      } finally {
+        await removeAll([id]);
+      }
+    });
 
     it('kill sends the signal given to the command', async () => {
       const id = await detached([
