@@ -61,12 +61,21 @@ interface Manifest {
 export async function initProgram(entry: string): Promise<string[]> {
   const underTsx = process.execArgv.some((arg) => /tsx/.test(arg));
   if (!underTsx) return [process.execPath, '--v8-pool-size=0', entry];
+  return [process.execPath, '--v8-pool-size=0', await bundleOf(entry)];
+}
+
+/**
+ * The bundle of the TypeScript program `entry` (<its directory's name>.cjs in the cache): the one
+ * there if none of its sources changed since, else built now. Also what `pnpm exercises:verify`
+ * runs as the CLI of each exercise it proves (a start of it skips tsx's).
+ */
+export async function bundleOf(entry: string): Promise<string> {
   const name = `${basename(dirname(dirname(entry)))}.cjs`;
   const fresh = CACHES.map((dir) => join(dir, name)).find((bundle) => isFresh(`${bundle}.json`, entry));
-  if (fresh) return [process.execPath, '--v8-pool-size=0', fresh];
+  if (fresh) return fresh;
   const bundle = join(writableCache(), name);
   await build(entry, bundle);
-  return [process.execPath, '--v8-pool-size=0', bundle];
+  return bundle;
 }
 
 function writableCache(): string {

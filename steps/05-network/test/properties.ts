@@ -27,8 +27,16 @@ import {
 } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-/** Connects (retrying while the server starts) and returns all the server sent. */
-async function fetchTcp(host: string, port: number, timeoutMs = scaled(10_000)): Promise<string> {
+/**
+ * Connects (retrying while the server starts) and returns all the server sent. `serving`: false
+ * once the server can no longer start (its runtime exited), which ends the retries at once.
+ */
+async function fetchTcp(
+  host: string,
+  port: number,
+  timeoutMs = scaled(10_000),
+  serving: () => boolean = () => true,
+): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -43,6 +51,8 @@ async function fetchTcp(host: string, port: number, timeoutMs = scaled(10_000)):
         socket.setTimeout(5000, () => socket.destroy(new Error('timed out')));
       });
     } catch (error) {
+      if (!serving())
+        throw new Error(`no answer from ${host}:${port}, and the runtime has exited: ${(error as Error).message}`);
       if (Date.now() > deadline) throw new Error(`no answer from ${host}:${port}: ${(error as Error).message}`);
       await sleep(50);
     }
@@ -210,7 +220,8 @@ export function networkProperties(step: string): void {
         'echo',
         'published',
       ]);
-      expect(await fetchTcp('127.0.0.1', hostPort)).toBe('published\n');
+      const serving = () => container.runtime.exitCode === null && container.runtime.signalCode === null;
+      expect(await fetchTcp('127.0.0.1', hostPort, scaled(10_000), serving)).toBe('published\n');
       expect(await container.result).toExit(0);
     });
 

@@ -107,11 +107,19 @@ export function initProperties(step: string): void {
         terminal.stdout.setEncoding('utf8').on('data', (chunk: string) => {
           screen += chunk;
         });
+        // 'close', not 'exit': the terminal's last output has been read by then, so once it is
+        // closed no text can still appear, and waiting on would only delay the failure.
+        let closed = false;
+        terminal.once('close', () => {
+          closed = true;
+        });
         const waitFor = async (text: string) => {
           const deadline = Date.now() + scaled(15_000);
           while (!screen.includes(text)) {
-            if (Date.now() > deadline)
-              throw new Error(`"${text}" never appeared on the terminal: ${JSON.stringify(screen)}`);
+            if (closed || Date.now() > deadline)
+              throw new Error(
+                `"${text}" never appeared on the terminal${closed ? ', which closed' : ''}: ${JSON.stringify(screen)}`,
+              );
             await sleep(20);
           }
         };
