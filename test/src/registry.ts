@@ -14,7 +14,7 @@
  * Nothing here knows the runtime under test: it only serves images, as a registry would.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   accessSync,
   chmodSync,
@@ -199,24 +199,96 @@ export interface BuiltIndex {
   index: Buffer;
   digest: string;
   images: BuiltImage[];
+  /** The attestation manifests the index lists too (OCI indexes only): pushed, never pulled. */
+  attestations: BuiltImage[];
 }
 
-/** An index (a manifest list) over images of different platforms. */
+const ATTESTATION_PLATFORM: Platform = { os: 'unknown', architecture: 'unknown' };
+
+/**
+ * The attestation manifest BuildKit pushes next to `image`, as Docker Hub's indexes (alpine's)
+ * carry them: an OCI manifest whose one layer is an in-toto statement (SLSA provenance), not a
+ * tar. A runtime that unpacks it has no file system to run.
+ */
+function attestationOf(image: BuiltImage): BuiltImage {
+  const statement = Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v0.1',
+      predicateType: 'https://slsa.dev/provenance/v0.2',
+      subject: [{ name: 'ctr-test-image', digest: { sha256: image.digest.replace(/^sha256:/, '') } }],
+      predicate: { buildType: 'https://mobyproject.org/buildkit@v1' },
+    }),
+  );
+  const layer: Layer = {
+    digest: sha256(statement),
+    size: statement.length,
+    diffId: sha256(statement),
+    bytes: statement,
+  };
+  const config = Buffer.from(
+    JSON.stringify({ ...ATTESTATION_PLATFORM, config: {}, rootfs: { type: 'layers', diff_ids: [layer.diffId] } }),
+  );
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.oci.manifest,
+      config: { mediaType: MEDIA_TYPES.oci.config, digest: sha256(config), size: config.length },
+      layers: [
+        {
+          mediaType: 'application/vnd.in-toto+json',
+          digest: layer.digest,
+          size: layer.size,
+          annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' },
+        },
+      ],
+    }),
+  );
+  return {
+    format: 'oci',
+    platform: ATTESTATION_PLATFORM,
+    mediaType: MEDIA_TYPES.oci.manifest,
+    manifest,
+    digest: sha256(manifest),
+    config,
+    configDigest: sha256(config),
+    layers: [layer],
+  };
+}
+
+/**
+ * An index (a manifest list) over images of different platforms. An OCI index also lists, first,
+ * an attestation manifest per image as Docker Hub's do: platform `unknown/unknown`, annotated
+ * with the image manifest it describes. A runtime that takes the first entry, or any entry whose
+ * platform it does not check, takes one of those.
+ */
 export function buildIndex(images: BuiltImage[], format: ManifestFormat = 'oci'): BuiltIndex {
   const types = MEDIA_TYPES[format];
+  const attestations = format === 'oci' ? images.map(attestationOf) : [];
   const index = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: types.index,
-      manifests: images.map((image) => ({
-        mediaType: image.mediaType,
-        digest: image.digest,
-        size: image.manifest.length,
-        platform: image.platform,
-      })),
+      manifests: [
+        ...attestations.map((attestation, i) => ({
+          mediaType: attestation.mediaType,
+          digest: attestation.digest,
+          size: attestation.manifest.length,
+          annotations: {
+            'vnd.docker.reference.digest': (images[i] as BuiltImage).digest,
+            'vnd.docker.reference.type': 'attestation-manifest',
+          },
+          platform: attestation.platform,
+        })),
+        ...images.map((image) => ({
+          mediaType: image.mediaType,
+          digest: image.digest,
+          size: image.manifest.length,
+          platform: image.platform,
+        })),
+      ],
     }),
   );
-  return { mediaType: types.index, index, digest: sha256(index), images };
+  return { mediaType: types.index, index, digest: sha256(index), images, attestations };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,6 +298,16 @@ export function buildIndex(images: BuiltImage[], format: ManifestFormat = 'oci')
 export interface ProxyBehaviour {
   /** `bearer`: demand Docker Hub's anonymous token; `refuse`: issue tokens and accept none. */
   auth?: 'none' | 'bearer' | 'refuse';
+  /**
+   * Docker Hub's shape, on top of `auth: 'bearer'` (implied): the token realm on another origin
+   * (as `https://auth.docker.io/token`; the proxy's own /token answers 404), and every blob GET
+   * answered `307` to a presigned URL on that origin (as Docker Hub's CDN,
+   * production.cloudflare.docker.com), which answers 400 to a request that also carries an
+   * `Authorization` header, as S3 and R2 do. The other origin is `localhost:PORT`: another host
+   * name than the registry's 127.0.0.1, not only another port, as auth.docker.io and the CDN
+   * are, for a client whose redirect rule compares host names alone.
+   */
+  dockerHub?: boolean;
   /** Answer every request under /v2/ with this status and a registry error body (500). */
   status?: number;
   /** Send this blob's headers (its full length) and only `afterBytes` of it, then cut the connection. */
@@ -240,21 +322,31 @@ export interface ProxyBehaviour {
   manifest?: { name: string; reference: string; mediaType: string; body: Buffer };
 }
 
-export type RequestKind = 'ping' | 'manifest' | 'blob' | 'token' | 'other';
+/** `cdn`: a blob GET of the redirect's presigned URL (`dockerHub` only). */
+export type RequestKind = 'ping' | 'manifest' | 'blob' | 'cdn' | 'token' | 'other';
 
 export interface ProxiedRequest {
   method: string;
+  /** `http://HOST:PORT` of the server that got it: the registry's, or the other origin's (`dockerHub`). */
+  origin: string;
   path: string;
   kind: RequestKind;
-  /** For manifests and blobs: the tag or digest asked for. */
+  /** For manifests, blobs and CDN requests: the tag or digest asked for. */
   reference: string | null;
+  /** Registry requests: a valid token (when one is asked for). CDN requests: a valid signature and no Authorization header. */
   authorized: boolean;
+  /** Whether the request carried an `Authorization` header. */
+  withAuthorization: boolean;
 }
 
 export interface RegistryProxy {
   /** Every request since the last `reset()`, in order. */
   readonly requests: ProxiedRequest[];
-  /** GET requests of blobs (layers and configs), optionally of one digest. */
+  /**
+   * GET requests of blobs (layers and configs) that the registry accepted, optionally of one
+   * digest: what a client asked for. With `dockerHub` each was answered by a redirect, and the
+   * bytes went out on the `cdn` requests that follow.
+   */
   blobGets(digest?: string): number;
   /** Bytes of `digest` sent so far (throttled or cut blobs only). */
   sentBytes(digest: string): number;
@@ -266,6 +358,11 @@ export interface RegistryProxy {
 const SERVICE = 'ctr-test-registry';
 /** Lines of the registry's log kept for an error message at start (the last ones). */
 const LOG_LINES_KEPT = 20;
+/** S3's answer to a presigned URL that also carries an Authorization header (R2 says the same). */
+const ONE_AUTH_MECHANISM = [
+  '<?xml version="1.0" encoding="UTF-8"?>',
+  '<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified</Message><ArgumentName>Authorization</ArgumentName></Error>',
+].join('\n');
 
 function classify(path: string): { kind: RequestKind; name: string | null; reference: string | null } {
   if (path === '/v2/' || path === '/v2') return { kind: 'ping', name: null, reference: null };
@@ -279,64 +376,50 @@ function classify(path: string): { kind: RequestKind; name: string | null; refer
   };
 }
 
+const listen = (server: ReturnType<typeof createHttpServer>): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+  });
+
 function startProxy(upstreamPort: number): Promise<{ port: number; proxy: RegistryProxy; close(): Promise<void> }> {
   let behaviour: ProxyBehaviour = {};
   const requests: ProxiedRequest[] = [];
   const sent = new Map<string, number>();
   const tokens = new Set<string>();
+  // Signs the CDN's URLs, as the registry's S3 credentials sign Docker Hub's.
+  const signingKey = randomBytes(16);
   let port = 0;
+  let otherPort = 0;
+  const registryOrigin = (): string => `http://127.0.0.1:${port}`;
+  const otherOrigin = (): string => `http://localhost:${otherPort}`;
+  const sign = (path: string): string => createHmac('sha256', signingKey).update(path).digest('hex');
 
   const errorBody = (code: string, message: string): string =>
     JSON.stringify({ errors: [{ code, message, detail: null }] });
+  const answer = (res: ServerResponse, status: number, headers: Record<string, string>, body: string): void => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  };
+  const issueToken = (res: ServerResponse): void => {
+    // Docker Hub's token service: GET /token?service=...&scope=repository:NAME:pull -> {token}.
+    const issued = randomBytes(16).toString('hex');
+    tokens.add(issued);
+    answer(res, 200, {}, JSON.stringify({ token: issued, access_token: issued, expires_in: 300 }));
+  };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = req.url ?? '/';
-    const { kind, name, reference } = classify(path);
-    const authHeader = req.headers.authorization ?? '';
-    const token = /^Bearer (.+)$/.exec(authHeader)?.[1];
-    const authorized =
-      behaviour.auth === 'bearer' ? token !== undefined && tokens.has(token) : behaviour.auth !== 'refuse';
-    requests.push({ method: req.method ?? 'GET', path, kind, reference, authorized });
-    const answer = (status: number, headers: Record<string, string>, body: string): void => {
-      res.writeHead(status, { 'content-type': 'application/json', ...headers });
-      res.end(body);
-    };
-
-    if (kind === 'token') {
-      // Docker Hub's token service: GET /token?service=...&scope=repository:NAME:pull -> {token}.
-      const issued = randomBytes(16).toString('hex');
-      tokens.add(issued);
-      answer(200, {}, JSON.stringify({ token: issued, access_token: issued, expires_in: 300 }));
-      return;
-    }
-    if (!authorized) {
-      const scope = name ? `,scope="repository:${name}:pull"` : '';
-      answer(
-        401,
-        { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="${SERVICE}"${scope}` },
-        errorBody('UNAUTHORIZED', 'authentication required'),
-      );
-      return;
-    }
-    const crafted = behaviour.manifest;
-    if (crafted && kind === 'manifest' && name === crafted.name && reference === crafted.reference) {
-      res.writeHead(200, {
-        'content-type': crafted.mediaType,
-        'content-length': String(crafted.body.length),
-        'docker-content-digest': sha256(crafted.body),
-      });
-      res.end(req.method === 'HEAD' ? undefined : crafted.body);
-      return;
-    }
-    if (behaviour.status !== undefined && path.startsWith('/v2/')) {
-      answer(behaviour.status, {}, errorBody('UNKNOWN', 'unknown error (the test proxy answers this on purpose)'));
-      return;
-    }
-
+  /** Passes `req` on to the registry as `path`, cutting or throttling the blob `reference` if asked. */
+  const forward = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    kind: RequestKind,
+    reference: string | null,
+  ) => {
     const headers = { ...req.headers, host: `127.0.0.1:${upstreamPort}` };
     delete headers.authorization;
     const upstream = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path, headers }, (up) => {
-      const blobGet = kind === 'blob' && req.method === 'GET';
+      const blobGet = (kind === 'blob' || kind === 'cdn') && req.method === 'GET';
       const cut = blobGet && behaviour.cut?.digest === reference ? behaviour.cut : undefined;
       const throttle = blobGet && behaviour.throttle?.digest === reference ? behaviour.throttle : undefined;
       if (!cut && !throttle) {
@@ -361,10 +444,117 @@ function startProxy(upstreamPort: number): Promise<{ port: number; proxy: Regist
       });
     });
     upstream.on('error', (error) => {
-      if (!res.headersSent) answer(502, {}, errorBody('UNKNOWN', `the test registry is gone: ${error.message}`));
+      if (!res.headersSent) answer(res, 502, {}, errorBody('UNKNOWN', `the test registry is gone: ${error.message}`));
       else res.socket?.destroy();
     });
     req.pipe(upstream);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = req.url ?? '/';
+    const { kind, name, reference } = classify(path);
+    const authHeader = req.headers.authorization ?? '';
+    const token = /^Bearer (.+)$/.exec(authHeader)?.[1];
+    const auth = behaviour.dockerHub ? 'bearer' : behaviour.auth;
+    const authorized = auth === 'bearer' ? token !== undefined && tokens.has(token) : auth !== 'refuse';
+    const method = req.method ?? 'GET';
+    requests.push({
+      method,
+      origin: registryOrigin(),
+      path,
+      kind,
+      reference,
+      authorized,
+      withAuthorization: authHeader !== '',
+    });
+
+    if (kind === 'token') {
+      if (behaviour.dockerHub) answer(res, 404, {}, errorBody('NOT_FOUND', `the token service is at ${otherOrigin()}`));
+      else issueToken(res);
+      return;
+    }
+    if (!authorized) {
+      const scope = name ? `,scope="repository:${name}:pull"` : '';
+      const realm = behaviour.dockerHub ? `${otherOrigin()}/token` : `${registryOrigin()}/token`;
+      answer(
+        res,
+        401,
+        { 'www-authenticate': `Bearer realm="${realm}",service="${SERVICE}"${scope}` },
+        errorBody('UNAUTHORIZED', 'authentication required'),
+      );
+      return;
+    }
+    const crafted = behaviour.manifest;
+    if (crafted && kind === 'manifest' && name === crafted.name && reference === crafted.reference) {
+      res.writeHead(200, {
+        'content-type': crafted.mediaType,
+        'content-length': String(crafted.body.length),
+        'docker-content-digest': sha256(crafted.body),
+      });
+      res.end(method === 'HEAD' ? undefined : crafted.body);
+      return;
+    }
+    if (behaviour.status !== undefined && path.startsWith('/v2/')) {
+      answer(res, behaviour.status, {}, errorBody('UNKNOWN', 'unknown error (the test proxy answers this on purpose)'));
+      return;
+    }
+    if (behaviour.dockerHub && kind === 'blob' && method === 'GET') {
+      const target = `/blobs/${name}/${reference}`;
+      const query = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=1200&X-Amz-Signature=${sign(target)}`;
+      res.writeHead(307, { location: `${otherOrigin()}${target}?${query}`, 'content-length': '0' });
+      res.end();
+      return;
+    }
+    forward(req, res, path, kind, reference);
+  };
+
+  /** The other origin of `dockerHub`: the token service and the CDN. */
+  const handleOther = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = req.url ?? '/';
+    const url = new URL(path, otherOrigin());
+    const withAuthorization = req.headers.authorization !== undefined;
+    const method = req.method ?? 'GET';
+    if (url.pathname === '/token') {
+      requests.push({
+        method,
+        origin: otherOrigin(),
+        path,
+        kind: 'token',
+        reference: null,
+        authorized: true,
+        withAuthorization,
+      });
+      issueToken(res);
+      return;
+    }
+    const match = /^\/blobs\/(.+)\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
+    const signed = match !== null && url.searchParams.get('X-Amz-Signature') === sign(url.pathname);
+    const reference = match?.[2] ?? null;
+    requests.push({
+      method,
+      origin: otherOrigin(),
+      path,
+      kind: 'cdn',
+      reference,
+      authorized: signed && !withAuthorization,
+      withAuthorization,
+    });
+    const xml = (status: number, body: string): void => {
+      res.writeHead(status, { 'content-type': 'application/xml' });
+      res.end(body);
+    };
+    if (!signed) {
+      xml(
+        403,
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+      );
+      return;
+    }
+    if (withAuthorization) {
+      xml(400, ONE_AUTH_MECHANISM);
+      return;
+    }
+    forward(req, res, `/v2/${match?.[1]}/blobs/${reference}`, 'cdn', reference);
   };
 
   const stream = async (res: ServerResponse, body: Buffer, digest: string, bytesPerSecond: number): Promise<void> => {
@@ -383,6 +573,7 @@ function startProxy(upstreamPort: number): Promise<{ port: number; proxy: Regist
   };
 
   const server = createHttpServer(handle);
+  const other = createHttpServer(handleOther);
   const proxy: RegistryProxy = {
     requests,
     blobGets: (digest) =>
@@ -400,21 +591,21 @@ function startProxy(upstreamPort: number): Promise<{ port: number; proxy: Regist
       sent.clear();
     },
   };
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      port = (server.address() as { port: number }).port;
-      resolve({
-        port,
-        proxy,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
+  const closeServer = (one: ReturnType<typeof createHttpServer>): Promise<void> =>
+    new Promise<void>((done) => {
+      one.closeAllConnections();
+      one.close(() => done());
     });
-  });
+  return (async () => {
+    port = await listen(server);
+    // On 127.0.0.1, reached as localhost (127.0.0.1 in this machine's /etc/hosts; where ::1
+    // comes first, Node 20's connect tries the next address: autoSelectFamily is on by default).
+    otherPort = await listen(other).catch(async (error) => {
+      await closeServer(server);
+      throw error;
+    });
+    return { port, proxy, close: async () => void (await Promise.all([closeServer(server), closeServer(other)])) };
+  })();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,7 +777,7 @@ export async function startRegistry(): Promise<Registry> {
     proxy: front.proxy,
     async push(repository, tag, image) {
       if ('index' in image) {
-        for (const child of image.images) await pushImage(repository, child.digest, child);
+        for (const child of [...image.attestations, ...image.images]) await pushImage(repository, child.digest, child);
         await pushManifest(repository, tag, image.mediaType, image.index);
       } else {
         await pushImage(repository, tag, image);

@@ -20,6 +20,7 @@ import {
   close,
   closeFile,
   idmapMount,
+  lgetxattr,
   MNT_DETACH,
   MS_NODEV,
   mount,
@@ -36,7 +37,7 @@ import type { ImageSettings } from './image.js';
 export const overlayRootfs: RootfsMapping = (rootfs, pid, spec, config, cleanup) => {
   const image = spec.features.image as ImageSettings | null | undefined;
   // overlayfs lists its lowers top first; an image lists its layers bottom first.
-  const lowers = image ? [...image.layers].reverse() : [rootfs];
+  const lowers = image ? shownLayers(image.layers).reverse() : [rootfs];
   const dir = containerStateDir(spec.id);
   const target = join(dir, 'rootfs');
   const upper = join(dir, 'upper');
@@ -95,6 +96,16 @@ export const overlayRootfs: RootfsMapping = (rootfs, pid, spec, config, cleanup)
   return target;
 };
 // #endregion overlay-rootfs
+
+/**
+ * The layers from the top-most one whose root is opaque (`.wh..wh..opq` at the layer's top) up:
+ * overlayfs honours trusted.overlay.opaque on a lower's subdirectories but not on its root, so
+ * the layers below such a root would still show through it.
+ */
+export function shownLayers(layers: readonly string[]): string[] {
+  const opaqueRoot = layers.findLastIndex((layer) => lgetxattr(layer, 'trusted.overlay.opaque') === 'y');
+  return layers.slice(Math.max(opaqueRoot, 0));
+}
 
 function overlayRefusal(error: unknown, isImage: boolean): unknown {
   if (!(error instanceof SyscallError)) return error;

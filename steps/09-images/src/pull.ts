@@ -1,8 +1,10 @@
 /**
  * A pull, as the sequence of requests the distribution API asks for: the manifest (or an index,
- * then this platform's manifest), the config blob, the layer blobs (those not unpacked yet, 3 at
- * a time), each checked, unpacked into tmp/ and renamed into the store; the name last.
+ * then this platform's manifest), the config blob (unless stored), the layer blobs (those not
+ * unpacked yet, 3 at a time), each checked, unpacked into tmp/ bottom first onto the layers below
+ * it and renamed into the store; the name last.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError } from '@ctr/runtime';
@@ -11,7 +13,6 @@ import { hex, type ImageReference } from './reference.js';
 import {
   checkDescriptor,
   choosePlatform,
-  type Descriptor,
   type FetchedManifest,
   type ImageIndex,
   isIndex,
@@ -24,12 +25,12 @@ import {
   collectGarbage,
   ensureStore,
   layerPath,
-  leaseLayers,
   readIndex,
-  releaseLayers,
+  releaseLease,
   removeLeftovers,
   STORE_DIR,
   type StoredImage,
+  takeLease,
   tmpDir,
   toStoredImage,
   updateIndex,
@@ -55,7 +56,7 @@ export async function pullImage(
     // image uses (an interrupted pull, killed, keeps whole layers: the next one reuses them).
     for (const name of Object.keys(tmpEntriesOfThisPid)) rmSync(name, { recursive: true, force: true });
     tmpEntriesOfThisPid = {};
-    releaseLayers(); // this pull's own layers are no longer kept for it
+    releaseLease(); // this pull's own layers and blobs are no longer kept for it
     if (created.length > 0) updateIndex((index) => collectGarbage(index));
     if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
       throw new RuntimeError(
@@ -96,9 +97,11 @@ async function pull(
   // Every digest becomes a path in the store: checked before any is used.
   checkDescriptor(manifest.config, ref.name);
   for (const layer of manifest.layers) checkDescriptor(layer, ref.name);
-  // Layers this pull uses, from the first it stores until the index names them, kept by any
-  // garbage collection meanwhile (an rmi, another pull that failed).
-  leaseLayers(manifest.layers.map((layer) => layer.digest));
+  const digests = manifest.layers.map((layer) => layer.digest);
+  const chains = chainIds(digests);
+  // What this pull uses (layers, under either key, config, manifest), from the first it stores
+  // until the index names it, kept by any garbage collection meanwhile (an rmi, a failed pull).
+  takeLease([...new Set([...digests, ...chains]), manifest.config.digest, fetched.digest]);
   for (const layer of manifest.layers) {
     if (!(layer.mediaType in LAYER_MEDIA)) {
       throw new RuntimeError(
@@ -107,29 +110,85 @@ async function pull(
     }
   }
 
-  // The config: small, kept as a blob (the runtime reads Env, Cmd... from it).
-  const configFile = newTmp(manifest.config.digest);
-  await client.blob(manifest.config, configFile, () => {});
+  // The config: small, kept as a blob (the runtime reads Env, Cmd... from it). A stored one was
+  // checked against its digest when it was stored: not fetched again.
+  let configFile: string | null = null;
+  if (!existsSync(blobPath(manifest.config.digest))) {
+    configFile = newTmp(manifest.config.digest);
+    await client.blob(manifest.config, configFile, () => {});
+  }
 
   const progress = createProgress(tty, log);
   const known = readIndex().layerSizes;
   const sizes: Record<string, number> = {};
+  const keys: string[] = [];
   try {
-    // A layer listed twice is fetched once.
-    const queue = [...new Map(manifest.layers.map((layer) => [layer.digest, layer])).values()];
+    const storedKey = (at: number): string | undefined =>
+      [chains[at] as string, digests[at] as string].find((key) => existsSync(layerPath(key)));
+    // Fetched 3 at a time, a blob listed twice once; unpacked bottom first, as each layer needs the
+    // ones below it in the store.
+    const bars = new Map<string, ReturnType<ReturnType<typeof createProgress>['layer']>>();
+    const blobs = new Map<string, Later<string>>();
+    manifest.layers.forEach((layer, at) => {
+      if (bars.has(layer.digest)) return;
+      const bar = progress.layer(layer.digest, layer.size);
+      bars.set(layer.digest, bar);
+      if (storedKey(at)) bar.done('already stored');
+      else blobs.set(layer.digest, later());
+    });
+    const queue = manifest.layers.filter(
+      (layer, at) => blobs.has(layer.digest) && digests.indexOf(layer.digest) === at,
+    );
     const worker = async (): Promise<void> => {
       for (let layer = queue.shift(); layer; layer = queue.shift()) {
-        sizes[layer.digest] = await fetchLayer(client, layer, progress, known, created);
+        const blob = blobs.get(layer.digest) as Later<string>;
+        const file = newTmp(layer.digest);
+        const bar = bars.get(layer.digest);
+        try {
+          await client.blob(layer, file, (bytes) => bar?.advance(bytes));
+          blob.resolve(file);
+        } catch (error) {
+          blob.reject(error);
+          throw error;
+        }
       }
     };
-    await Promise.all(Array.from({ length: PARALLEL_LAYERS }, worker));
+    const unpackInOrder = async (): Promise<void> => {
+      for (const [at, digest] of digests.entries()) {
+        const stored = storedKey(at);
+        if (stored) {
+          keys.push(stored);
+          sizes[stored] ??= known[stored] ?? 0;
+          continue;
+        }
+        const file = await blobs.get(digest)?.promise;
+        if (!file) {
+          throw new RuntimeError(
+            `${ref.name}: layer ${digest} vanished from the store during the pull: is another ctr removing images? Pull again`,
+          );
+        }
+        const { key, size } = storeLayer(file, digest, chains[at] as string, keys.map(layerPath), created);
+        keys.push(key);
+        sizes[key] = size;
+        bars.get(digest)?.done('done');
+      }
+    };
+    await Promise.all([...Array.from({ length: PARALLEL_LAYERS }, worker), unpackInOrder()]);
+    // The compressed blobs are not kept: the unpacked layer is what runs.
+    for (const blob of blobs.values()) {
+      const file = await blob.promise;
+      rmSync(file, { force: true });
+      delete tmpEntriesOfThisPid[file];
+    }
   } finally {
     progress.stop();
   }
 
   // Whole and checked: the config and manifest go in, then the name, under the lock.
-  renameSync(configFile, blobPath(manifest.config.digest));
-  delete tmpEntriesOfThisPid[configFile];
+  if (configFile) {
+    renameSync(configFile, blobPath(manifest.config.digest));
+    delete tmpEntriesOfThisPid[configFile];
+  }
   const manifestFile = newTmp(fetched.digest);
   writeFileSync(manifestFile, fetched.bytes);
   renameSync(manifestFile, blobPath(fetched.digest));
@@ -140,14 +199,14 @@ async function pull(
     tag: ref.tag,
     digest: fetched.digest,
     id: manifest.config.digest,
-    layers: manifest.layers.map((l) => l.digest),
-    size: manifest.layers.reduce((sum, l) => sum + (sizes[l.digest] ?? 0), 0),
+    layers: keys,
+    size: keys.reduce((sum, key) => sum + (sizes[key] ?? 0), 0),
   };
   updateIndex((index) => {
     index.images[ref.name] = entry;
     Object.assign(index.layerSizes, sizes);
   });
-  releaseLayers(); // the index names them now
+  releaseLease(); // the index names them now
   const stored = toStoredImage(ref.name, entry);
   if (!stored)
     throw new RuntimeError(`${ref.name}: stored, but a layer vanished at once: is another ctr removing images?`);
@@ -155,37 +214,64 @@ async function pull(
 }
 // #endregion pull
 
-/** A layer already unpacked is reused; otherwise blob -> tmp file -> tmp dir -> layers/. */
-async function fetchLayer(
-  client: RegistryClient,
-  layer: Descriptor,
-  progress: ReturnType<typeof createProgress>,
-  known: Record<string, number>,
-  created: string[],
-): Promise<number> {
-  const bar = progress.layer(layer.digest, layer.size);
-  const target = layerPath(layer.digest);
-  if (existsSync(target)) {
-    bar.done('already stored');
-    return known[layer.digest] ?? 0;
+/**
+ * OCI's chain ids, over the blob digests (the store's layer names) rather than the diff ids:
+ * the first layer's own digest, then sha256 of "<chain id below> <digest>" for each layer above.
+ */
+function chainIds(digests: readonly string[]): string[] {
+  const chains: string[] = [];
+  for (const digest of digests) {
+    const below = chains.at(-1);
+    chains.push(below ? `sha256:${createHash('sha256').update(`${below} ${digest}`).digest('hex')}` : digest);
   }
-  const file = newTmp(layer.digest);
-  await client.blob(layer, file, (bytes) => bar.advance(bytes));
-  const dir = newTmp(`${layer.digest}.d`);
+  return chains;
+}
+
+/**
+ * blob -> tmp dir (unpacked onto the layers `below`) -> layers/<key>. The key is the blob's digest,
+ * unless the layer leaves out a parent directory: that directory then takes its owner and mode
+ * from `below` (unpack.ts), so this unpacked form holds only for this chain of layers, and it is
+ * stored under the chain id, as containerd keys every snapshot. Only such layers (hand-made ones:
+ * docker and buildkit list every parent) lose sharing between images on different bases; whether
+ * a layer leaves a parent out is a property of its blob alone, so one digest never has both keys.
+ */
+function storeLayer(
+  file: string,
+  digest: string,
+  chainId: string,
+  below: readonly string[],
+  created: string[],
+): { key: string; size: number } {
+  const dir = newTmp(`${digest}.d`);
   mkdirSync(dir, { mode: 0o755 });
-  const size = unpackLayer(file, dir, layer.digest);
-  // The compressed blob is not kept: the unpacked layer is what runs, and its name is the digest.
-  rmSync(file, { force: true });
-  delete tmpEntriesOfThisPid[file];
+  const { size, unlisted } = unpackLayer(file, dir, digest, below);
+  const key = unlisted.length > 0 ? chainId : digest;
   try {
-    renameSync(dir, target);
-    created.push(layer.digest);
+    renameSync(dir, layerPath(key));
+    created.push(key);
   } catch (error) {
     // Another pull unpacked the same layer first: theirs is as good as ours.
     if (!['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
     rmSync(dir, { recursive: true, force: true });
   }
   delete tmpEntriesOfThisPid[dir];
-  bar.done('done');
-  return size;
+  return { key, size };
+}
+
+interface Later<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+/** A promise settled from outside (Node 20 has no Promise.withResolvers). */
+function later<T>(): Later<T> {
+  let resolve: (value: T) => void = () => {};
+  let reject: (error: unknown) => void = () => {};
+  const promise = new Promise<T>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  // Awaited in layer order: a failed download is reported there, or by Promise.all, not as unhandled.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }

@@ -37,7 +37,11 @@ export interface IndexEntry {
   tag: string | null;
   digest: string;
   id: string;
-  /** Digests of the compressed layer blobs, bottom first. */
+  /**
+   * The unpacked layers, bottom first, by the digest of the compressed blob; a layer that leaves
+   * out parent directories by its chain id instead (pull.ts: its unpacked form depends on the
+   * layers below).
+   */
   layers: string[];
   /** Bytes of the unpacked files, as docker's SIZE. */
   size: number;
@@ -174,22 +178,23 @@ export function updateIndex<T>(change: (index: StoreIndex) => T): T {
 }
 
 /**
- * Written by a pull before it fetches, with every layer digest its image uses: garbage collection
- * (a failed pull, an rmi) keeps them while this process lives, though no index entry names them
- * yet. removeLeftovers drops the lease of a pull that died; releaseLayers that of one that ended.
+ * Written by a pull before it fetches, with every digest its image uses (layers, config, manifest):
+ * garbage collection (a failed pull, an rmi) keeps them while this process lives, though no index
+ * entry names them yet; the config and manifest are renamed into blobs/ before the index names
+ * them. removeLeftovers drops the lease of a pull that died; releaseLease that of one that ended.
  */
-export function leaseLayers(digests: string[]): void {
+export function takeLease(digests: string[]): void {
   const temp = `${leasePath()}.new`;
   writeFileSync(temp, `${digests.join('\n')}\n`);
   renameSync(temp, leasePath());
 }
 
-export function releaseLayers(): void {
+export function releaseLease(): void {
   rmSync(leasePath(), { force: true });
 }
 
-/** Layer hex names leased by live pulls (tmp/<pid>-lease). */
-function leasedLayers(): Set<string> {
+/** Hex names of the layers and blobs leased by live pulls (tmp/<pid>-lease). */
+function leasedDigests(): Set<string> {
   const leased = new Set<string>();
   for (const name of safeReaddir(tmpDir())) {
     const match = /^(\d+)-lease$/.exec(name);
@@ -272,13 +277,15 @@ export function removeLeftovers(): void {
  * removed; the layer digests removed are returned. Called under the lock.
  */
 export function collectGarbage(index: StoreIndex, containers: InUse = inUseByContainers()): string[] {
+  const leased = leasedDigests();
   const usedLayers = new Set([
     ...Object.values(index.images).flatMap((e) => e.layers.map(hex)),
-    ...leasedLayers(),
+    ...leased,
     ...containers.layers,
   ]);
   const usedBlobs = new Set([
     ...Object.values(index.images).flatMap((e) => [hex(e.digest), hex(e.id)]),
+    ...leased,
     ...containers.manifests.keys(),
   ]);
   const removed: string[] = [];

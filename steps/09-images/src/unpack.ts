@@ -9,11 +9,29 @@
  * has one. An absolute symlink alone is kept as it is: it resolves inside the container.
  * Then the OCI whiteouts become overlay's own: `.wh.NAME` a char device 0/0 named NAME,
  * `.wh..wh..opq` the xattr trusted.overlay.opaque=y on its directory.
+ *
+ * A layer may leave out the parents of its members (`./tmp/foo` without `./tmp/`: the OCI spec's
+ * own example does). tar makes them 0755 root, and overlayfs takes a directory's owner and mode
+ * from the top-most layer that has it, so /tmp would turn 0755 under a base's 1777. containerd
+ * applies a diff onto its parent snapshots and gives such a parent the attributes it has below
+ * (archive.mkparent); so does this unpack, given the layers below (see pull.ts for how the
+ * result is keyed, since it then depends on them).
  */
-import { closeSync, lstatSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import { hostCommand, onPath, RuntimeError } from '@ctr/runtime';
-import { lsetxattr, mknodWhiteout } from '@ctr/syscalls';
+import { lgetxattr, lsetxattr, mknodWhiteout } from '@ctr/syscalls';
 
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
@@ -33,16 +51,28 @@ export function compressionOf(file: string): 'gzip' | 'zstd' | 'none' {
 }
 
 /**
- * Extracts `blob` into the empty directory `dir` and converts its whiteouts; returns the bytes of
- * its files (docker's SIZE). `name` is the layer's digest, for the messages.
+ * Extracts `blob` into the empty directory `dir` and converts its whiteouts. `below` are the
+ * unpacked layers under this one in its image, bottom first: a directory the layer holds but does
+ * not list takes its owner and mode from them. Returns the bytes of its files (docker's SIZE) and
+ * those unlisted directories. `name` is the layer's digest, for the messages.
  */
-export function unpackLayer(blob: string, dir: string, name: string): number {
+export function unpackLayer(
+  blob: string,
+  dir: string,
+  name: string,
+  below: readonly string[] = [],
+): { size: number; unlisted: string[] } {
   if (compressionOf(blob) === 'zstd' && !onPath('zstd')) {
     throw new RuntimeError(`layer ${name} is zstd-compressed and zstd is not installed: apt-get install zstd`);
   }
+  // What tar extracted, one name a line, as it goes (no second pass over the blob); into a file
+  // beside `dir`, as a big layer's list outgrows a pipe's buffer.
+  const members = `${dir}.members`;
   // GNU tar detects gzip and zstd from the file's first bytes itself (reading a file, not a pipe).
   const result = hostCommand('tar', [
     '--extract',
+    '--verbose',
+    `--index-file=${members}`,
     '--file',
     blob,
     '--directory',
@@ -55,6 +85,14 @@ export function unpackLayer(blob: string, dir: string, name: string): number {
     '--xattrs',
     '--xattrs-include=security.capability',
   ]);
+  let listed: Set<string>;
+  try {
+    listed = memberNames(readFileSync(members, 'latin1'));
+  } catch {
+    listed = new Set(); // tar failed before writing it: told below
+  } finally {
+    rmSync(members, { force: true });
+  }
   if (result.error || result.status !== 0) {
     // tar's notes (`Removing leading /`) and its closing line are not the reason.
     const reason = result.stderr
@@ -66,7 +104,77 @@ export function unpackLayer(blob: string, dir: string, name: string): number {
       `layer ${name} does not unpack (tar: ${why}): the image is broken or hostile; nothing was kept`,
     );
   }
-  return convertWhiteouts(dir);
+  const unlisted = unlistedDirectories(dir, '', listed);
+  for (const path of unlisted) {
+    const lower = directoryBelow(below, path);
+    if (!lower) continue; // no layer below shows it: tar's 0755 root is what containerd makes too
+    const own = join(dir, path);
+    chownSync(own, lower.uid, lower.gid);
+    // After chown, which may clear setgid. No xattr is copied: the only one a layer keeps is a
+    // file's security.capability, and a lower's opaque mark would hide its own contents here.
+    chmodSync(own, lower.mode & 0o7777);
+  }
+  return { size: convertWhiteouts(dir), unlisted };
+}
+
+/**
+ * tar's list, names as the archive has them (`./tmp/`, `/abs`, `a/b`) in its default `escape`
+ * quoting (`\\`, `\n`, `\ooo` octal for other bytes), as paths relative to the layer.
+ */
+export function memberNames(list: string): Set<string> {
+  const names = new Set<string>();
+  const escapes: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+  for (const line of list.split('\n')) {
+    if (!line) continue;
+    const raw = line.replace(/\\([0-7]{3}|.)/g, (_, code: string) =>
+      code.length === 3 ? String.fromCharCode(Number.parseInt(code, 8)) : (escapes[code] ?? code),
+    );
+    // Bytes read as latin1, back to the UTF-8 names the file system calls give.
+    const path = Buffer.from(raw, 'latin1')
+      .toString('utf8')
+      .split('/')
+      .filter((part) => part !== '' && part !== '.')
+      .join('/');
+    if (path) names.add(path);
+  }
+  return names;
+}
+
+/** Directories under `dir`/`path` (the layer's root itself aside) that tar made without a member. */
+function unlistedDirectories(dir: string, path: string, listed: Set<string>): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(join(dir, path), { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const child = path ? `${path}/${entry.name}` : entry.name;
+    if (!listed.has(child)) found.push(child);
+    found.push(...unlistedDirectories(dir, child, listed));
+  }
+  return found;
+}
+
+/**
+ * The directory `path` as the layers `below` (bottom first) show it stacked, as overlayfs would:
+ * the top-most that has it, unless a layer above hides it with a whiteout, a file or a symlink
+ * on the way, or an opaque directory (or root) on the way that lacks it. Walked one component
+ * at a time with lstat: a symlink in a lower layer may point anywhere on the host.
+ */
+function directoryBelow(below: readonly string[], path: string): Stats | null {
+  const opaque = (at: string): boolean => lgetxattr(at, 'trusted.overlay.opaque') === 'y';
+  for (const layer of [...below].reverse()) {
+    let at = layer;
+    let stopsHere = opaque(layer);
+    let stat: Stats | undefined;
+    for (const part of path.split('/')) {
+      at = join(at, part);
+      stat = lstatSync(at, { throwIfNoEntry: false });
+      if (!stat) break;
+      if (!stat.isDirectory()) return null;
+      if (opaque(at)) stopsHere = true;
+    }
+    if (stat?.isDirectory()) return stat;
+    if (stopsHere) return null;
+  }
+  return null;
 }
 
 // #region whiteouts

@@ -130,15 +130,19 @@ for (let i = 0; i < 25; i++) store.updateIndex((index) => { index.layerSizes.rac
     }
   });
 
-  it("keeps layers a live pull leased, and drops a dead pull's lease", () => {
-    store.leaseLayers([digest('7')]);
+  it("keeps the layers and blobs a live pull leased, and drops a dead pull's lease", () => {
+    // A config or manifest blob a pull renamed into blobs/ before the index names it.
+    store.takeLease([digest('7'), digest('c')]);
+    writeFileSync(store.blobPath(digest('c')), '{}');
     mkdirSync(store.layerPath(digest('7')));
     writeFileSync(join(store.tmpDir(), `${deadPid()}-lease`), `${digest('8')}\n`);
     mkdirSync(store.layerPath(digest('8')));
     expect(store.updateIndex((index) => store.collectGarbage(index))).toEqual([digest('8')]);
     expect(existsSync(store.layerPath(digest('7')))).toBe(true);
-    store.releaseLayers();
+    expect(existsSync(store.blobPath(digest('c'))), 'a leased blob is kept').toBe(true);
+    store.releaseLease();
     expect(store.updateIndex((index) => store.collectGarbage(index))).toEqual([digest('7')]);
+    expect(existsSync(store.blobPath(digest('c')))).toBe(false);
   });
 
   it('keeps the layers and manifest of a live container, whatever the index says', () => {

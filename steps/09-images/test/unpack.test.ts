@@ -59,12 +59,13 @@ describe('a layer, unpacked', REFERENCE, () => {
     expect(compressionOf(blob)).toBe('gzip');
 
     const dir = fresh('out');
-    const size = unpackLayer(blob, dir, 'sha256:plain');
+    const { size, unlisted } = unpackLayer(blob, dir, 'sha256:plain');
     expect(lstatSync(join(dir, 'bin', 'su')).mode & 0o7777).toBe(0o4755);
     expect(lstatSync(join(dir, 'owned'))).toMatchObject({ uid: 1234, gid: 5678 });
     expect(readlinkSync(join(dir, 'abs-link'))).toBe('/etc/passwd');
     expect(lstatSync(join(dir, 'hard')).ino).toBe(lstatSync(join(dir, 'bin', 'su')).ino);
     expect(size).toBe('setuid'.length * 2 + 1);
+    expect(unlisted, 'tar listed every directory').toEqual([]);
   });
 
   it("turns .wh.NAME into a 0/0 char device and .wh..wh..opq into overlay's opaque xattr", () => {
@@ -98,6 +99,90 @@ describe('a layer, unpacked', REFERENCE, () => {
     const dir = fresh('out');
     unpackLayer(blob, dir, 'sha256:z');
     expect(existsSync(join(dir, 'z'))).toBe(true);
+  });
+});
+
+// The OCI spec's own example layer lists ./etc/my-app.d/default.cfg and no parent of it.
+describe('directories a layer holds but does not list', REFERENCE, () => {
+  /** The layer below, unpacked: /tmp 1777, /data 0711, /data/owned 0750 of 1234:5678, /link -> a host dir. */
+  const unpackedBase = (): { base: string; hostDir: string } => {
+    const source = fresh('base-src');
+    mkdirSync(join(source, 'tmp'));
+    chmodSync(join(source, 'tmp'), 0o1777);
+    mkdirSync(join(source, 'data', 'owned'), { recursive: true });
+    chmodSync(join(source, 'data'), 0o711);
+    chownSync(join(source, 'data', 'owned'), 1234, 5678);
+    chmodSync(join(source, 'data', 'owned'), 0o750);
+    const hostDir = fresh('host-dir');
+    chownSync(hostDir, 4321, 4321);
+    chmodSync(hostDir, 0o700);
+    symlinkSync(hostDir, join(source, 'link'));
+    const blob = join(work, 'parents-base.tar');
+    tar('--create', '--numeric-owner', '--file', blob, '--directory', source, '.');
+    const base = fresh('base');
+    unpackLayer(blob, base, 'sha256:base');
+    return { base, hostDir };
+  };
+  /** A layer of ./tmp/foo, ./data/owned/file and ./link/file only: tar names no parent of them. */
+  const parentless = (): string => {
+    const source = fresh('upper-src');
+    for (const parent of ['tmp', 'data/owned', 'link']) {
+      mkdirSync(join(source, parent), { recursive: true });
+      writeFileSync(join(source, parent, parent === 'tmp' ? 'foo' : 'file'), 'x');
+    }
+    const blob = join(work, 'parentless.tar');
+    tar('--create', '--file', blob, '--directory', source, './tmp/foo', './data/owned/file', './link/file');
+    return blob;
+  };
+
+  it('gives them the owner and mode they have in the layers below, as containerd does', () => {
+    const { base } = unpackedBase();
+    const dir = fresh('upper');
+    const { unlisted } = unpackLayer(parentless(), dir, 'sha256:upper', [fresh('empty'), base]);
+    expect(unlisted.sort()).toEqual(['data', 'data/owned', 'link', 'tmp']);
+    const modeOf = (path: string): string => (lstatSync(join(dir, path)).mode & 0o7777).toString(8);
+    expect(modeOf('tmp'), "tar would make it 0755: a base's sticky 1777 /tmp must stay").toBe('1777');
+    expect(modeOf('data')).toBe('711');
+    expect(modeOf('data/owned')).toBe('750');
+    expect(lstatSync(join(dir, 'data', 'owned'))).toMatchObject({ uid: 1234, gid: 5678 });
+  });
+
+  it('takes nothing through a symlink of a layer below (it may point at a host directory)', () => {
+    const { base } = unpackedBase();
+    const dir = fresh('upper');
+    unpackLayer(parentless(), dir, 'sha256:upper', [base]);
+    expect(lstatSync(join(dir, 'link'))).toMatchObject({ uid: 0, gid: 0 });
+    expect(lstatSync(join(dir, 'link')).mode & 0o7777).toBe(0o755);
+  });
+
+  it('takes nothing from below a whiteout or an opaque root of a higher layer below', () => {
+    const { base } = unpackedBase();
+    const hides = (build: (source: string) => void): string => {
+      const source = fresh('hider-src');
+      build(source);
+      const blob = join(work, 'hider.tar');
+      tar('--create', '--file', blob, '--directory', source, '.');
+      const hider = fresh('hider');
+      unpackLayer(blob, hider, 'sha256:hider');
+      return hider;
+    };
+    const whiteout = hides((source) => writeFileSync(join(source, '.wh.tmp'), ''));
+    const opaqueRoot = hides((source) => writeFileSync(join(source, '.wh..wh..opq'), ''));
+    for (const hider of [whiteout, opaqueRoot]) {
+      const dir = fresh('upper');
+      unpackLayer(parentless(), dir, 'sha256:upper', [base, hider]);
+      expect(lstatSync(join(dir, 'tmp')).mode & 0o7777).toBe(0o755);
+    }
+  });
+
+  it("reads tar's list whatever the names hold (a newline, a backslash, UTF-8)", () => {
+    const source = fresh('odd-src');
+    const odd = 'a\\b\nc é';
+    mkdirSync(join(source, odd));
+    writeFileSync(join(source, odd, 'f'), 'x');
+    const blob = join(work, 'odd.tar');
+    tar('--create', '--file', blob, '--directory', source, '.');
+    expect(unpackLayer(blob, fresh('odd'), 'sha256:odd').unlisted).toEqual([]);
   });
 });
 
