@@ -5,7 +5,7 @@
  * here, through a proxy that counts requests and fails on purpose; inside the container by what
  * `cat`, `stat` and `ls` see.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -28,6 +28,7 @@ import {
   buildImage,
   buildIndex,
   CONTRACT,
+  cliUnderTest,
   closedPort,
   describeLeftovers,
   errorLineHint,
@@ -412,6 +413,49 @@ export function imageProperties(step: string): void {
           hint('the config blob is kept by digest too, checked when it was stored: not fetched again'),
         ).toBe(0);
       });
+
+      it(
+        'draws a progress bar per layer on a terminal, and writes one line per layer otherwise',
+        REFERENCE,
+        async () => {
+          const fresh = (): string => mkdtempSync(join(tmpdir(), 'ctr-09-progress-'));
+          const stores = [fresh(), fresh()];
+          try {
+            // Under script(1), the CLI's stderr is a terminal. Spawned, not spawnSync: the proxy
+            // answering the pull runs in this process.
+            const { argv, cwd } = cliUnderTest(step, { reference: true });
+            const words = [...argv, 'pull', name('test/again')].map((word) => `'${word.replaceAll("'", "'\\''")}'`);
+            const script = spawn('script', ['-qec', words.join(' '), '/dev/null'], {
+              cwd,
+              env: { ...env, CTR_STORE_DIR: stores[0] },
+              stdio: ['ignore', 'pipe', 'pipe'],
+            });
+            let screen = '';
+            script.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+              screen += chunk;
+            });
+            const status = await new Promise<number | null>((resolve) => script.on('close', resolve));
+            expect(status, screen).toBe(0);
+            for (const layer of images.plain.layers) {
+              // cli-progress's shades_classic bar, full once the layer is unpacked.
+              expect(screen, `a bar of layer ${layer.digest}, drawn to 100%`).toMatch(
+                new RegExp(`${layer.digest.slice(0, 19)} \\[\u2588+\\] 100% .* done`),
+              );
+            }
+            expect(screen, 'no plain line on a terminal').not.toContain('ctr: layer ');
+
+            const piped = await ctr('pull', [name('test/again')], {
+              env: { ...env, CTR_STORE_DIR: stores[1] },
+              reference: true,
+            });
+            expect(piped).toExit(0);
+            const lines = piped.stderr.split('\n').filter((line) => line.startsWith('ctr: layer '));
+            expect(lines, 'one line per layer when stderr is not a terminal').toHaveLength(images.plain.layers.length);
+          } finally {
+            for (const store of stores) rmSync(store, { recursive: true, force: true });
+          }
+        },
+      );
 
       it('runs a command on the image: it sees the image files', task('09.3'), async () => {
         await ensurePulled('test/plain');
