@@ -43,7 +43,7 @@ export async function checkStep(exercise: Exercise, say: (line?: string) => void
   say(`Checking your step ${step} (${shown(mineOf(step))}).`);
   if (!compiles(step, say)) return 1;
 
-  // Only the tests of this step's tasks (setup.ts skips the others when CTR_CHECK_TASKS is set).
+  // Only the tests of this step's tasks (check-tasks-runner.ts skips the others when CTR_CHECK_TASKS is set).
   process.env.CTR_CHECK_TASKS = step;
   const own = await runSuites({ cli: studentCli(step), steps: [step], bail: true });
   delete process.env.CTR_CHECK_TASKS;

@@ -28,6 +28,15 @@ export const REFERENCE = { tags: ['reference'] };
  */
 export const task = (id: string) => ({ meta: { task: id } });
 
+/**
+ * Whether a run limited by CTR_CHECK_TASKS (a step `NN` or one task `NN.K`: `pnpm check`,
+ * `pnpm exercises:verify`) includes a test of `taskId`; a test with no task is in none. Unset,
+ * every test is included.
+ */
+export function checkedTask(taskId: string | undefined, only = process.env.CTR_CHECK_TASKS): boolean {
+  return !only || taskId === only || taskId?.startsWith(`${only}.`) === true;
+}
+
 declare module 'vitest' {
   interface TaskMeta {
     /** The exercise task a test checks, e.g. `03.2`. */

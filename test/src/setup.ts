@@ -16,10 +16,6 @@ import { containerProcessesBelow, killStrays, killTree, stopCli } from './proces
 expect.extend(runMatchers);
 
 beforeEach((context) => {
-  // `pnpm check NN` runs the tests of step NN's exercise tasks first, and only those (NN.K: one task's).
-  const only = process.env.CTR_CHECK_TASKS;
-  const task = context.task.meta.task;
-  if (only && !(task === only || task?.startsWith(`${only}.`))) context.skip();
   beginTest();
   context.onTestFailed(({ task }) => {
     const [first] = task.result?.errors ?? [];

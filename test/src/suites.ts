@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Reporter, TestCase, TestModule } from 'vitest/node';
 import { startVitest } from 'vitest/node';
 import type { TestOutcome } from './grading.js';
+import { checkedTask } from './kinds.js';
 import { REPO } from './paths.js';
 
 export interface SuiteRun {
@@ -48,7 +49,7 @@ function groupOf(test: TestCase): string {
 
 function outcomes(module: TestModule): Outcome[] {
   const step = module.project.name;
-  // `pnpm check` runs only the tests of some tasks (setup.ts skips the others).
+  // `pnpm check` runs only the tests of some tasks (check-tasks-runner.ts skips the others).
   const only = process.env.CTR_CHECK_TASKS;
   const tests = [...module.children.allTests()].flatMap((test): Outcome[] => {
     const result = test.result();
@@ -56,7 +57,7 @@ function outcomes(module: TestModule): Outcome[] {
     // A group whose beforeAll failed (a guard that found no isolation, say) ran none of its
     // tests: each failed, with the hook's error.
     const hookErrors = failedHooksAbove(test);
-    const selected = !only || test.meta().task === only || test.meta().task?.startsWith(`${only}.`);
+    const selected = checkedTask(test.meta().task, only);
     if (hookErrors.length > 0 && result.state !== 'failed' && selected) {
       return [outcomeOf(test, step, 'failed', hookErrors.map((e) => e.message).join('\n'))];
     }

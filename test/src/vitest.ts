@@ -13,6 +13,11 @@ export function suiteConfig(name: string, include = ['test/**/*.test.ts']) {
       pool: 'forks',
       globalSetup: [fileURLToPath(new URL('./global-setup.ts', import.meta.url))],
       setupFiles: [fileURLToPath(new URL('./setup.ts', import.meta.url))],
+      // `pnpm check NN` and `pnpm exercises:verify` run only some tasks' tests (CTR_CHECK_TASKS),
+      // and skip the others before any hook of their groups runs.
+      ...(process.env.CTR_CHECK_TASKS
+        ? { runner: fileURLToPath(new URL('./check-tasks-runner.ts', import.meta.url)) }
+        : {}),
       // Every test of a step says which kind it is (summary-reporter.ts counts a test that does not).
       tags: TEST_KINDS,
       // Real containers: a start is ~0.3 s under tsx; a limit is a hang detector, not a benchmark.
