@@ -5,11 +5,11 @@
  * stored yet. The layers become the overlay's lowers when step 07's user feature maps the rootfs
  * (overlay.ts); this feature only says which ones.
  */
-import { lstatSync, mkdirSync, readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import type { ContainerUser, SecurityConfig } from '@ctr/08';
 import { defaultRootfsPath } from '@ctr/rootfs';
 import { type ContainerSpec, DEFAULT_ENV, defineFeature, flag, RuntimeError, UsageError } from '@ctr/runtime';
+import { shownEntry } from './layers.js';
 import type { ImageConfig } from './store.js';
 
 export interface ImageSettings {
@@ -139,33 +139,24 @@ function accountLine(layers: readonly string[], file: string, name: string, user
 }
 
 /**
- * A file of the image as the container will see it, from the topmost layer that has it (a
- * whiteout hides it). Read on the host, as root, from files an image made: a symlink in them is
- * the image's, not the host's, so anything that resolves outside its layer (an absolute link,
- * `etc -> /etc`) is taken as absent, and only a regular file of reasonable size is read (not
- * /dev/zero, not a FIFO).
+ * A file of the image as the container will see it (shownEntry: whiteouts, opaque directories and
+ * roots honoured). Read on the host, as root, from files an image made: a symlink in them is the
+ * image's, not the host's, so anything that resolves outside its layer (an absolute link,
+ * `etc/passwd -> /etc/passwd`) is taken as absent, and only a regular file of reasonable size is
+ * read (not /dev/zero, not a FIFO).
  */
 function imageFile(layers: readonly string[], file: string): string {
-  for (const layer of [...layers].reverse()) {
-    const path = join(layer, file);
-    let stat: Stats;
-    try {
-      stat = lstatSync(path);
-    } catch {
-      continue;
-    }
-    if (stat.isCharacterDevice()) return ''; // a whiteout
-    let real: string;
-    try {
-      real = realpathSync(path);
-    } catch {
-      return '';
-    }
-    if (!real.startsWith(`${realpathSync(layer)}/`)) return '';
-    const target = statSync(real);
-    return target.isFile() && target.size <= MAX_ACCOUNTS_FILE ? readFileSync(real, 'utf8') : '';
+  const shown = shownEntry(layers, file);
+  if (!shown) return '';
+  let real: string;
+  try {
+    real = realpathSync(shown.at);
+  } catch {
+    return '';
   }
-  return '';
+  if (!real.startsWith(`${realpathSync(shown.layer)}/`)) return '';
+  const target = statSync(real);
+  return target.isFile() && target.size <= MAX_ACCOUNTS_FILE ? readFileSync(real, 'utf8') : '';
 }
 
 const MAX_ACCOUNTS_FILE = 1024 * 1024;

@@ -31,7 +31,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { hostCommand, onPath, RuntimeError } from '@ctr/runtime';
-import { lgetxattr, lsetxattr, mknodWhiteout } from '@ctr/syscalls';
+import { lsetxattr, mknodWhiteout } from '@ctr/syscalls';
+import { shownEntry } from './layers.js';
 
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
@@ -152,29 +153,10 @@ function unlistedDirectories(dir: string, path: string, listed: Set<string>): st
   return found;
 }
 
-/**
- * The directory `path` as the layers `below` (bottom first) show it stacked, as overlayfs would:
- * the top-most that has it, unless a layer above hides it with a whiteout, a file or a symlink
- * on the way, or an opaque directory (or root) on the way that lacks it. Walked one component
- * at a time with lstat: a symlink in a lower layer may point anywhere on the host.
- */
+/** The directory `path` as the layers `below` show it stacked, or null (see shownEntry). */
 function directoryBelow(below: readonly string[], path: string): Stats | null {
-  const opaque = (at: string): boolean => lgetxattr(at, 'trusted.overlay.opaque') === 'y';
-  for (const layer of [...below].reverse()) {
-    let at = layer;
-    let stopsHere = opaque(layer);
-    let stat: Stats | undefined;
-    for (const part of path.split('/')) {
-      at = join(at, part);
-      stat = lstatSync(at, { throwIfNoEntry: false });
-      if (!stat) break;
-      if (!stat.isDirectory()) return null;
-      if (opaque(at)) stopsHere = true;
-    }
-    if (stat?.isDirectory()) return stat;
-    if (stopsHere) return null;
-  }
-  return null;
+  const shown = shownEntry(below, path);
+  return shown?.stat.isDirectory() ? shown.stat : null;
 }
 
 // #region whiteouts

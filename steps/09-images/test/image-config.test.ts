@@ -2,10 +2,12 @@
  * The image's config applied as docker does (Env, User), on layers made on the spot; and the
  * User lookup, which reads the image's files as root on the host, kept inside the image.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PATH } from '@ctr/runtime';
+import { lsetxattr } from '@ctr/syscalls';
 import { REFERENCE } from '@ctr/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeEnv, resolveUser } from '../src/image.js';
@@ -48,6 +50,22 @@ describe("the image's User", REFERENCE, () => {
     expect(resolveUser('app', [lower, upper])).toEqual({ uid: 1234, gid: 4321 });
     expect(resolveUser('app:staff', [lower, upper])).toEqual({ uid: 1234, gid: 50 });
     expect(resolveUser('77', [lower, upper])).toEqual({ uid: 77, gid: null });
+  });
+
+  it('sees /etc/passwd as the overlay will: hidden by a whiteout, an opaque /etc, an opaque layer root', () => {
+    const base = layer('hidden-base', { 'etc/passwd': 'app:x:1234:4321::/app:/bin/sh\n' });
+    // The probe: with nothing above, the base's entry is found.
+    expect(resolveUser('app', [base])).toEqual({ uid: 1234, gid: 4321 });
+    const whiteout = layer('hidden-whiteout', {});
+    mkdirSync(join(whiteout, 'etc'));
+    execFileSync('mknod', [join(whiteout, 'etc', 'passwd'), 'c', '0', '0']);
+    expect(() => resolveUser('app', [base, whiteout])).toThrow(/no "app" in its \/etc\/passwd/);
+    const opaqueEtc = layer('hidden-opaque-etc', { 'etc/hostname': 'x\n' });
+    lsetxattr(join(opaqueEtc, 'etc'), 'trusted.overlay.opaque', 'y');
+    expect(() => resolveUser('app', [base, opaqueEtc])).toThrow(/no "app"/);
+    const opaqueRoot = layer('hidden-opaque-root', { 'bin/sh': '' });
+    lsetxattr(opaqueRoot, 'trusted.overlay.opaque', 'y');
+    expect(() => resolveUser('app', [base, opaqueRoot])).toThrow(/no "app"/);
   });
 
   it("never reads the host's files through the image's symlinks", () => {
