@@ -60,9 +60,14 @@ async function statusOf(step: string, flags: string[]): Promise<Status> {
 const hex = (mask: bigint): string => `0x${mask.toString(16)}`;
 
 export function securityProperties(step: string): void {
-  const scratch = mkdtempSync(join(tmpdir(), 'ctr-08-'));
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+  // Made by the first test that writes a profile, not when the groups are registered: a run that
+  // skips them all (pnpm check of another step's task) runs no afterAll, and left it in /tmp.
+  let scratch = '';
+  afterAll(() => {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
   const profile = (name: string, content: unknown): string => {
+    scratch ||= mkdtempSync(join(tmpdir(), 'ctr-08-'));
     const path = join(scratch, name);
     writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
     return path;
