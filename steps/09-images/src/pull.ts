@@ -129,16 +129,17 @@ async function pull(
     // ones below it in the store.
     const bars = new Map<string, ReturnType<ReturnType<typeof createProgress>['layer']>>();
     const blobs = new Map<string, Later<string>>();
+    const queue: typeof manifest.layers = [];
     manifest.layers.forEach((layer, at) => {
       if (bars.has(layer.digest)) return;
       const bar = progress.layer(layer.digest, layer.size);
       bars.set(layer.digest, bar);
       if (storedKey(at)) bar.done('already stored');
-      else blobs.set(layer.digest, later());
+      else {
+        blobs.set(layer.digest, later());
+        queue.push(layer);
+      }
     });
-    const queue = manifest.layers.filter(
-      (layer, at) => blobs.has(layer.digest) && digests.indexOf(layer.digest) === at,
-    );
     const worker = async (): Promise<void> => {
       for (let layer = queue.shift(); layer; layer = queue.shift()) {
         const blob = blobs.get(layer.digest) as Later<string>;

@@ -52,6 +52,7 @@ import {
   startRegistry,
   task,
 } from '@ctr/testkit';
+import { quote } from 'shell-quote';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Containers without a network: the bridge costs time and is not what this step is about. */
@@ -424,8 +425,7 @@ export function imageProperties(step: string): void {
             // Under script(1), the CLI's stderr is a terminal. Spawned, not spawnSync: the proxy
             // answering the pull runs in this process.
             const { argv, cwd } = cliUnderTest(step, { reference: true });
-            const words = [...argv, 'pull', name('test/again')].map((word) => `'${word.replaceAll("'", "'\\''")}'`);
-            const script = spawn('script', ['-qec', words.join(' '), '/dev/null'], {
+            const script = spawn('script', ['-qec', quote([...argv, 'pull', name('test/again')]), '/dev/null'], {
               cwd,
               env: { ...env, CTR_STORE_DIR: stores[0] },
               stdio: ['ignore', 'pipe', 'pipe'],
